@@ -72,7 +72,8 @@ typedef struct es_entity {
     int64_t source_order;    /* position in the source's list for this image */
 } es_entity;
 
-/* An es_entity with every optional field at "none" and an empty mask. */
+/* An es_entity with every optional field at "none" and an empty mask. Its source_order is
+ * ES_NONE, which es_store_add_entities writes as the entity's index in its batch. */
 es_entity es_entity_default(void);
 
 typedef struct es_category {
