@@ -1,5 +1,17 @@
 /* The subcommands of entseg-convert: ES_COMMAND(name, function, one-line help).
  * Included twice (declarations, then the dispatch table). Add a line per new command. */
 ES_COMMAND("synth", es_cmd_synth, "write a synthetic entity dataset (PNG images + ground truth)")
+ES_COMMAND("synth-pred", es_cmd_synth_pred, "plausible predictions for a ground-truth store (tests, benchmarks)")
 ES_COMMAND("info", es_cmd_info, "print what a store holds")
 ES_COMMAND("check", es_cmd_check, "verify a store: integrity, non-overlap, sizes, blobs")
+ES_COMMAND("coco-panoptic", es_cmd_coco_panoptic, "COCO panoptic ground truth (JSON + PNGs) -> store")
+ES_COMMAND("panoptic-pred", es_cmd_panoptic_pred, "COCO panoptic predictions (JSON + PNGs) -> prediction store")
+ES_COMMAND("coco-results", es_cmd_coco_results, "COCO results (detectron2 / mmdetection) -> prediction store")
+ES_COMMAND("coco-instances", es_cmd_coco_instances, "COCO instances ground truth (polygons, RLE) -> store")
+ES_COMMAND("entityseg", es_cmd_entityseg, "EntitySeg release JSON (RLE, category_id_ori labels) -> store")
+ES_COMMAND("label-maps", es_cmd_label_maps, "directory of id maps (PNG / TIFF) -> store (GT, or predictions with --scores)")
+ES_COMMAND("export", es_cmd_export, "store -> coco-panoptic | coco-instances | label-maps")
+ES_COMMAND("merge", es_cmd_merge, "concatenate stores of one kind")
+ES_COMMAND("split", es_cmd_split, "divide a store by image (--ratio or --list)")
+ES_COMMAND("ade20k-panoptic", es_cmd_ade20k_panoptic, "ADE20K panoptic GT (prepared JSON + PNGs, or raw ADEChallengeData2016) -> store")
+ES_COMMAND("cityscapes-panoptic", es_cmd_cityscapes_panoptic, "Cityscapes panoptic GT (JSON + PNGs, or raw gtFine instanceIds) -> store")
