@@ -7,6 +7,11 @@
  * precision they would add repeats their predecessor's, so they are skipped: the first
  * index with recall >= a threshold and the right-to-left precision envelope are unchanged.
  * precision = tp / (tp + fp + DBL_EPSILON), recall = tp / npig (METRICS AP 6).
+ * Only true positives enter the curve: a false positive repeats its predecessor's recall
+ * (so searchsorted never stops on it first, except at index 0 for a threshold <= 0) and
+ * has a lower precision than the true positive before it (so the right-to-left maximum at
+ * any true positive, and at index 0, is the same over the true positives alone); this
+ * skips two divisions per false positive and gives the same cells bit for bit.
  * Averages use numpy's pairwise summation order (METRICS AP 7). */
 #include <float.h>
 #include <stdlib.h>
@@ -75,10 +80,11 @@ int es_coco_accumulate(const es_coco_params *p, const es_coco_rec *const *recs, 
                 for (size_t j = 0; j < total; j++) {
                     uint8_t c = col[j];
                     if (c == ES_COCO_IGNORED || dets[j].rank >= max_det) continue;
-                    if (c == ES_COCO_TP)
-                        tp += 1;
-                    else
+                    if (c != ES_COCO_TP) {
                         fp += 1;
+                        continue;
+                    }
+                    tp += 1;
                     rc[nk] = tp / (double)npig;
                     pr[nk] = tp / (fp + tp + DBL_EPSILON);
                     nk++;

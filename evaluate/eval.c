@@ -329,6 +329,8 @@ static int process_image(run *R, size_t i, int thread, es_error *err) {
     img.width = p->width;
     es_entity *ge = NULL, *pe = NULL;
     size_t ngt = 0, npr = 0;
+    es_band_cache *bands = NULL; /* shared by boundary AP and boundary PQ */
+    es_pq_pixels px = {NULL, NULL, NULL};
     int rc;
     if (R->mem) {
         rc = mem_entities(&R->mem[p->mem], 1, &ge, &ngt, err);
@@ -363,7 +365,18 @@ static int process_image(run *R, size_t i, int thread, es_error *err) {
                           &rec->overlap_dropped, &rec->overlap_pixels, err);
     if (rc) goto done;
     rec->n_dt = (uint32_t)img.n_dt;
-    rc = es_eval_coco_image(&R->d->cfg, &img, rec, err);
+    /* PQ sees the painted predictions unless a --pq-min-score view or --overlap allow
+       changes them: then it shares nothing with the COCOeval pass */
+    const int pq_shares = R->pq_on && !R->opts.use_pq_min_score &&
+                          R->opts.overlap != ES_OVERLAP_ALLOW;
+    const unsigned M = R->d->cfg.metrics;
+    if ((M & (ES_METRIC_BOUNDARY_AP | ES_METRIC_BOUNDARY_AP_CLASSES)) && pq_shares &&
+        (M & (ES_METRIC_BOUNDARY_PQ | ES_METRIC_BOUNDARY_PQ_CLASSES))) {
+        rc = es_band_cache_create(&bands, img.height, img.width, R->d->cfg.dilation_ratio,
+                                  img.n_gt, img.n_dt, err);
+        if (rc) goto done;
+    }
+    rc = es_eval_coco_image_ex(&R->d->cfg, &img, rec, bands, pq_shares ? &px : NULL, err);
     if (rc) goto done;
     if (R->pq_on) {
         if (R->opts.use_pq_min_score || R->opts.overlap == ES_OVERLAP_ALLOW) {
@@ -375,10 +388,12 @@ static int process_image(run *R, size_t i, int thread, es_error *err) {
             free(view.dt);
             free(view.dt_raw);
         } else {
-            rc = es_pq_eval_image(R->d->pq, i, &img, err);
+            rc = es_pq_eval_image_pixels(R->d->pq, i, &img, bands, &px, err);
         }
     }
 done:
+    es_band_cache_free(bands);
+    es_pq_pixels_free(&px);
     es_entities_free(ge, ngt);
     es_entities_free(pe, npr);
     es_eval_image_clear(&img);

@@ -33,13 +33,17 @@ int es_mask_runs_init(es_mask_runs *mr, const es_rle *r) {
     uint64_t pos = 0, fg = 0;
     const uint64_t h = r->h;
     es_mask_box b = {UINT32_MAX, UINT32_MAX, 0, 0};
+    uint32_t x = 0;
+    uint64_t colstart = 0;
     for (uint32_t i = 0; i < r->m; i++) {
         uint64_t len = r->cnts[i];
         mr->start[i] = pos;
-        if ((i & 1) && len) { /* the tight box, as es_eval_mask_box */
+        if ((i & 1) && len && h) { /* the tight box, as es_eval_mask_box */
             uint64_t e = pos + len - 1;
-            uint32_t xs = (uint32_t)(pos / h), xe = (uint32_t)(e / h);
-            uint32_t ys = (uint32_t)(pos % h), ye = (uint32_t)(e % h);
+            uint32_t xs = es_walk_col(pos, h, &x, &colstart);
+            uint32_t ys = (uint32_t)(pos - colstart);
+            uint32_t xe = es_walk_col(e, h, &x, &colstart);
+            uint32_t ye = (uint32_t)(e - colstart);
             if (xs != xe) ys = 0, ye = (uint32_t)h - 1;
             if (xs < b.x0) b.x0 = xs;
             b.x1 = xe;

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "boundary.h"
 #include "cocoeval.h"
 #include "eval.h"
 #include "eval_image.h"
@@ -73,6 +74,28 @@ typedef struct es_mask_runs {
     uint64_t pixels;
 } es_mask_runs;
 int es_mask_runs_init(es_mask_runs *mr, const es_rle *r);
+
+/* Column of column-major position pos in an image of h rows (h > 0) during a walk over
+ * ascending positions: (*x, *colstart) hold the column of the previous position and its
+ * first position. Divides only for jumps of several columns (a division per run was a
+ * visible share of the whole evaluation). */
+static inline uint32_t es_walk_col(uint64_t pos, uint64_t h, uint32_t *x, uint64_t *colstart) {
+    uint64_t dlt = pos - *colstart;
+    if (dlt >= h) {
+        if (dlt < 4 * h) {
+            do {
+                *colstart += h;
+                (*x)++;
+                dlt -= h;
+            } while (dlt >= h);
+        } else {
+            uint64_t q = dlt / h;
+            *x += (uint32_t)q;
+            *colstart += q * h;
+        }
+    }
+    return *x;
+}
 void es_mask_runs_free(es_mask_runs *mr);
 /* |a ∩ b| (0 when the boxes do not meet); both of one image size. */
 uint64_t es_mask_runs_intersection(const es_mask_runs *a, const es_mask_runs *b);
@@ -80,6 +103,15 @@ uint64_t es_mask_runs_intersection(const es_mask_runs *a, const es_mask_runs *b)
 /* The COCOeval family on one image: fills rec->has / coco / cls (and best_iou). */
 int es_eval_coco_image(const es_eval_cfg *cfg, const es_eval_image *img, es_eval_img_rec *rec,
                        es_error *err);
+
+/* The same, sharing work with PQ: bands (may be NULL) is the image's band cache made for
+ * (img->n_gt, img->n_dt) and the run's dilation ratio, into which the GT and painted
+ * predictions' bands go (boundary PQ then reuses them); px (may be NULL) receives the painted
+ * predictions' intersection counts when the painted set was evaluated and the counts are
+ * exact for PQ (see es_pq_eval_image_pixels), else stays empty. Caller frees px. */
+int es_eval_coco_image_ex(const es_eval_cfg *cfg, const es_eval_image *img,
+                          es_eval_img_rec *rec, es_band_cache *bands, es_pq_pixels *px,
+                          es_error *err);
 
 /* Painting (overlap policy) of img->dt_raw into *dt / *n_dt (caller frees each mask and the
  * array); counts what changed. ES_OVERLAP_ERROR: ES_ERR_INVALID naming the image and the

@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "cocoeval.h"
 #include "convert.h"
@@ -256,7 +259,19 @@ static int cmd_merge(int argc, char **argv) {
     return rc;
 }
 
+/* Each image allocates and frees its band frames and work space (megabytes at EntitySeg
+ * scale); with glibc's default thresholds that memory went back to the kernel after every
+ * image and was faulted in again (1.1-1.4 s of system time on the EntitySeg bench). Keep
+ * it in the process instead: the peak is the same, the page faults are gone. */
+static void keep_freed_memory(void) {
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
+}
+
 int main(int argc, char **argv) {
+    keep_freed_memory();
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         fputs(usage_text, stdout);
         return 0;

@@ -16,9 +16,14 @@
 
 #include "eval_internal.h"
 
+/* Intervals a column holds without a heap block: most columns of an image hold a few, and a
+ * malloc per touched column was the largest cost of painting. */
+#define COL_INLINE 4
+
 typedef struct col_ivs {
     uint32_t n, cap;
-    uint32_t *iv; /* (n, 2): y0, y1 pairs, ascending, disjoint, not adjacent */
+    uint32_t *iv; /* (n, 2): y0, y1 pairs, ascending, disjoint, not adjacent; local or heap */
+    uint32_t local[2 * COL_INLINE];
 } col_ivs;
 
 typedef struct runs_out {
@@ -55,9 +60,20 @@ static int runs_fg(runs_out *o, uint64_t start, uint64_t len) {
 
 static int col_reserve(col_ivs *c, uint32_t need) {
     if (need <= c->cap) return ES_OK;
+    if (!c->iv && need <= COL_INLINE) {
+        c->iv = c->local;
+        c->cap = COL_INLINE;
+        return ES_OK;
+    }
     uint32_t nc = c->cap ? c->cap * 2 : 4;
     while (nc < need) nc *= 2;
-    uint32_t *p = realloc(c->iv, (size_t)nc * 2 * sizeof *p);
+    uint32_t *p;
+    if (c->iv == c->local) {
+        p = malloc((size_t)nc * 2 * sizeof *p);
+        if (p) memcpy(p, c->local, (size_t)c->n * 2 * sizeof *p);
+    } else {
+        p = realloc(c->iv, (size_t)nc * 2 * sizeof *p);
+    }
     if (!p) return ES_ERR_NOMEM;
     c->iv = p;
     c->cap = nc;
@@ -101,19 +117,29 @@ static int paint_segment(col_ivs *c, uint32_t x, uint32_t h, uint32_t y0, uint32
 /* Paints one mask over the taken columns; *out receives what it keeps. */
 static int paint_mask(col_ivs *cols, const es_rle *r, es_rle *out, uint64_t *kept, es_error *err) {
     runs_out o = {0};
+    /* painting only removes pixels: the output rarely has more runs than the input */
+    o.cap = (size_t)r->m + 8;
+    o.cnts = malloc(o.cap * sizeof *o.cnts);
+    if (!o.cnts) return es_error_set(err, ES_ERR_NOMEM, "painting predictions: out of memory");
     const uint32_t h = r->h;
-    uint64_t pos = 0;
+    uint64_t pos = 0, colstart = 0;
+    uint32_t x = 0; /* column of the walk (no division per run) */
     int rc = ES_OK;
     for (uint32_t i = 0; i < r->m && !rc; i++) {
         uint64_t len = r->cnts[i];
         if ((i & 1) && len) {
             uint64_t s = pos, e = pos + len; /* [s, e) */
+            es_walk_col(s, h, &x, &colstart);
             while (s < e && !rc) {
-                uint32_t x = (uint32_t)(s / h), y0 = (uint32_t)(s % h);
-                uint64_t col_end = (uint64_t)(x + 1) * h;
-                uint32_t y1 = (uint32_t)((e < col_end ? e : col_end) - (uint64_t)x * h);
+                uint64_t col_end = colstart + h;
+                uint32_t y0 = (uint32_t)(s - colstart);
+                uint32_t y1 = (uint32_t)((e < col_end ? e : col_end) - colstart);
                 rc = paint_segment(&cols[x], x, h, y0, y1, &o);
-                s = (uint64_t)x * h + y1;
+                s = colstart + y1;
+                if (s == col_end) {
+                    x++;
+                    colstart = col_end;
+                }
             }
         }
         pos += len;
@@ -243,7 +269,8 @@ done:
     if (painted)
         for (size_t i = 0; i < n; i++) es_rle_free(&painted[i]);
     if (cols)
-        for (uint32_t x = 0; x < img->width; x++) free(cols[x].iv);
+        for (uint32_t x = 0; x < img->width; x++)
+            if (cols[x].iv != cols[x].local) free(cols[x].iv);
     free(order), free(cols), free(painted), free(kept), free(dt);
     return rc;
 }

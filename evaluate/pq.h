@@ -133,6 +133,22 @@ int es_pq_eval_image(es_pq_eval *ev, size_t slot, const es_eval_image *img, es_e
  * the same dilation ratio (ES_ERR_INVALID otherwise). bands may be NULL. */
 int es_pq_eval_image_bands(es_pq_eval *ev, size_t slot, const es_eval_image *img,
                            es_band_cache *bands, es_error *err);
+/* Pixel counts of one image that another pass already has (the COCOeval pass merges every
+ * painted prediction's runs with the ground truth's), so PQ need not read the masks again.
+ * Arrays owned by whoever filled them (es_pq_pixels_free). inter NULL: not available. */
+typedef struct es_pq_pixels {
+    uint64_t *inter;   /* (n_gt, n_dt) |gt g ∩ dt p| at inter[g * n_dt + p] */
+    uint64_t *dt_area; /* (n_dt) pixels of each prediction */
+    uint64_t *gt_area; /* (n_gt) pixels of each ground-truth entry */
+} es_pq_pixels;
+void es_pq_pixels_free(es_pq_pixels *px);
+/* es_pq_eval_image_bands, taking the intersections from px (when px && px->inter and no
+ * boundary variant is asked for: those need the masks' pieces). The caller vouches that px
+ * was computed from exactly img's masks, that every mask's runs sum to h*w and that no two
+ * ground-truth entries overlap (the checks PQ's own reading makes); results are then
+ * identical to reading the masks. */
+int es_pq_eval_image_pixels(es_pq_eval *ev, size_t slot, const es_eval_image *img,
+                            es_band_cache *bands, const es_pq_pixels *px, es_error *err);
 /* Puts an already computed (e.g. read from a shard) image record into slot (copied). */
 int es_pq_eval_set_image(es_pq_eval *ev, size_t slot, const es_pq_image *im, es_error *err);
 /* The slot's record (an empty record when the slot was never filled). */

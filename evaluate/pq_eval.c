@@ -70,12 +70,25 @@ int es_pq_eval_image(es_pq_eval *ev, size_t slot, const es_eval_image *img, es_e
 
 int es_pq_eval_image_bands(es_pq_eval *ev, size_t slot, const es_eval_image *img,
                            es_band_cache *bands, es_error *err) {
+    return es_pq_eval_image_pixels(ev, slot, img, bands, NULL, err);
+}
+
+void es_pq_pixels_free(es_pq_pixels *px) {
+    if (!px) return;
+    free(px->inter);
+    free(px->dt_area);
+    free(px->gt_area);
+    *px = (es_pq_pixels){NULL, NULL, NULL};
+}
+
+int es_pq_eval_image_pixels(es_pq_eval *ev, size_t slot, const es_eval_image *img,
+                            es_band_cache *bands, const es_pq_pixels *px, es_error *err) {
     if (slot >= ev->n_images)
         return es_error_set(err, ES_ERR_INVALID, "pq: image slot %zu of %zu", slot,
                             ev->n_images);
     es_pq_image im;
     ES_CHECK(es_pq_image_compute_known(&im, &ev->opt, img, ev->sorted_ids, ev->opt.n_categories,
-                                       bands, err));
+                                       bands, px, err));
     es_pq_image_clear(&ev->slots[slot]);
     ev->slots[slot] = im;
     return ES_OK;

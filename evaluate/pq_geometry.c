@@ -199,6 +199,31 @@ int es_pq_geometry_build(es_pq_geometry *geo, const es_eval_image *img, int boun
     return sweep_predictions(geo, boundary, err);
 }
 
+int es_pq_geometry_from_pixels(es_pq_geometry *geo, const es_eval_image *img,
+                               const es_pq_pixels *px, es_error *err) {
+    memset(geo, 0, sizeof *geo);
+    geo->img = img;
+    geo->ng = img->n_gt;
+    geo->nd = img->n_dt;
+    size_t ng = geo->ng, nd = geo->nd;
+    if (!NEW(geo->gb, ng) || !NEW(geo->db, nd) || !NEW(geo->inter, ng * nd) ||
+        !NEW(geo->dvoid, nd))
+        return nomem(img, err);
+    for (size_t g = 0; g < ng; g++) geo->gb[g].area = px->gt_area[g];
+    for (size_t p = 0; p < nd; p++) geo->db[p].area = px->dt_area[p];
+    /* the ground truth does not overlap, so what no entry covers is void */
+    for (size_t p = 0; p < nd; p++) {
+        uint64_t covered = 0;
+        for (size_t g = 0; g < ng; g++) {
+            uint64_t v = px->inter[g * nd + p];
+            geo->inter[g * nd + p] = (uint32_t)v;
+            covered += v;
+        }
+        geo->dvoid[p] = geo->db[p].area - covered;
+    }
+    return ES_OK;
+}
+
 static int get_band(es_pq_geometry *geo, int is_gt, size_t i, const es_bitmask **band,
                     es_error *err) {
     const es_piece_list *pl = is_gt ? &geo->gp : &geo->dp;

@@ -346,7 +346,8 @@ static int run_variant(pq_ctx *c, es_pq_image *out, int v, int boundary, int cro
 
 int es_pq_image_compute_known(es_pq_image *out, const es_pq_options *opt,
                               const es_eval_image *img, const int64_t *known, size_t n_known,
-                              es_band_cache *bands, es_error *err) {
+                              es_band_cache *bands, const es_pq_pixels *px,
+                              es_error *err) {
     *out = ES_PQ_IMAGE_EMPTY;
     out->image_id = img->image_id;
     ES_CHECK(check_inputs(opt, img, known, n_known, err));
@@ -355,7 +356,10 @@ int es_pq_image_compute_known(es_pq_image *out, const es_pq_options *opt,
     c.img = img;
     c.ng = img->n_gt;
     c.nd = img->n_dt;
-    int rc = es_pq_geometry_build(&c.geo, img, opt->boundary, opt->dilation_ratio, bands, err);
+    int rc = px && px->inter && !opt->boundary
+                 ? es_pq_geometry_from_pixels(&c.geo, img, px, err)
+                 : es_pq_geometry_build(&c.geo, img, opt->boundary, opt->dilation_ratio, bands,
+                                        err);
     for (int pass = 0; pass < 2 && rc == ES_OK; pass++) {
         int agnostic = pass == 0;
         if (!agnostic && !opt->classes) break;
@@ -381,7 +385,7 @@ int es_pq_image_compute(es_pq_image *out, const es_pq_options *opt, const es_eva
     *out = ES_PQ_IMAGE_EMPTY;
     if (opt->classes) ES_CHECK(es_pq_sorted_ids(&known, opt->categories, opt->n_categories, err));
     int rc = es_pq_image_compute_known(out, opt, img, known, opt->classes ? opt->n_categories : 0,
-                                       NULL, err);
+                                       NULL, NULL, err);
     free(known);
     return rc;
 }

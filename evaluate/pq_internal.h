@@ -16,7 +16,8 @@ ptrdiff_t es_pq_find_id(const int64_t *ids, size_t n, int64_t id);
 /* es_pq_image_compute with the known category ids already sorted (class-aware check). */
 int es_pq_image_compute_known(es_pq_image *out, const es_pq_options *opt,
                               const es_eval_image *img, const int64_t *known, size_t n_known,
-                              es_band_cache *bands, es_error *err);
+                              es_band_cache *bands, const es_pq_pixels *px,
+                              es_error *err);
 /* "name" or "id N" of an image, for messages. */
 const char *es_pq_image_label(const es_eval_image *img, char *buf, size_t n);
 
@@ -51,6 +52,9 @@ typedef struct es_pq_geometry {
  * ES_ERR_FORMAT for corrupt runs, ES_ERR_NOMEM. */
 int es_pq_geometry_build(es_pq_geometry *geo, const es_eval_image *img, int boundary,
                          double dilation_ratio, es_band_cache *bands, es_error *err);
+/* The geometry from counts another pass computed (no pieces: mask variants only). */
+int es_pq_geometry_from_pixels(es_pq_geometry *geo, const es_eval_image *img,
+                               const es_pq_pixels *px, es_error *err);
 /* Boundary IoU of (g, p) with the void term subtracted from the union (METRICS boundary
  * PQ), building and caching the two bands. */
 int es_pq_geometry_boundary_iou(es_pq_geometry *geo, size_t g, size_t p, double *biou,
