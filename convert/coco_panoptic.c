@@ -69,6 +69,30 @@ static long find_id(const uint32_t *ids, size_t n, int64_t id) {
     return (lo < n && (int64_t)ids[lo] == id) ? (long)lo : -1;
 }
 
+/* PNG id = R + 256 G + 256^2 B. For 8-bit RGB (what panoptic PNGs are) each id is one
+ * unaligned 32-bit load masked to 24 bits (little-endian hosts; the last pixel, whose 4th
+ * byte lies outside the image, goes byte by byte): 5-7% of a COCO import went to the
+ * generic per-byte loop of es_pixels_to_ids. Everything else goes to es_pixels_to_ids. */
+static int pan_pixels_to_ids(const es_pixels *px, uint32_t *ids, es_error *err) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (px->data && ids && px->channels == 3 && px->depth == 1) {
+        size_t n = (size_t)px->width * px->height;
+        const uint8_t *s = px->data;
+        for (size_t i = 0; i + 1 < n; i++) {
+            uint32_t v;
+            memcpy(&v, s + 3 * i, sizeof v);
+            ids[i] = v & 0xffffffu;
+        }
+        if (n) {
+            const uint8_t *last = s + 3 * (n - 1);
+            ids[n - 1] = (uint32_t)last[0] | (uint32_t)last[1] << 8 | (uint32_t)last[2] << 16;
+        }
+        return ES_OK;
+    }
+#endif
+    return es_pixels_to_ids(px, ids, err);
+}
+
 /* Reads the PNG of one annotation into per-id masks; checks its size. */
 static int read_png_labels(pan_ctx *p, const pan_job *job, int thread, es_label_rles *labels, es_error *err) {
     const es_pan_annotation *a = job->ann;
@@ -97,7 +121,7 @@ static int read_png_labels(pan_ctx *p, const pan_job *job, int thread, es_label_
         rc = es_error_set(err, ES_ERR_NOMEM, "out of memory decoding %s", png);
         goto done;
     }
-    rc = es_pixels_to_ids(&px, ids, err);
+    rc = pan_pixels_to_ids(&px, ids, err);
     es_pixels_free(&px);
     if (!rc) rc = es_rle_encode_labels(labels, ids, job->image.height, job->image.width, err);
     if (rc) es_error_prefix(err, "%s", png);

@@ -170,6 +170,24 @@ int es_mask_dict_train(void *dict, size_t cap, const uint8_t *samples, const siz
     return ES_OK;
 }
 
+int es_mask_dict_build(void *dict, size_t cap, const uint8_t *samples, const size_t *sizes,
+                       size_t n, size_t *dict_n, es_error *err) {
+    /* content: runs of the vertical-0 symbol (a boundary that did not move), the payload's
+     * most common bytes, so a frame can open with a match instead of literals */
+    uint8_t content[32];
+    memset(content, VMAX, sizeof content);
+    ZDICT_params_t params;
+    memset(&params, 0, sizeof params);
+    params.compressionLevel = ES_MASK_BLOB_ZSTD_LEVEL;
+    size_t got = ZDICT_finalizeDictionary(dict, cap, content, sizeof content, samples, sizes,
+                                          (unsigned)n, params);
+    if (ZDICT_isError(got))
+        return es_error_set(err, ES_ERR_INVALID, "mask codec: dictionary statistics failed: %s",
+                            ZDICT_getErrorName(got));
+    *dict_n = got;
+    return ES_OK;
+}
+
 int es_mask_dict_cost(const void *dict, size_t dict_n, const uint8_t *samples,
                       const size_t *sizes, size_t n, uint64_t *bytes, es_error *err) {
     ZSTD_CCtx *cctx = ZSTD_createCCtx();

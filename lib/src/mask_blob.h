@@ -30,10 +30,13 @@
 #define ES_BLOB_ZSTD 0x10
 #define ES_BLOB_ZSTD_DICT 0x20
 
-/* zstd level used by the store. On the COCO samples (docs/bench-store.md): level 6 gives
- * 0.439x the PNG bytes at ~15-20 us a mask, 12 gives 0.414x at ~40-50 us, 19 gives 0.408x
- * at ~90-120 us; 12 keeps a margin under the 0.5x target at a write cost imports afford. */
-#define ES_MASK_BLOB_ZSTD_LEVEL 12
+/* zstd level used by the store. Measured on an `entseg-convert synth` store of 200 images
+ * with its entropy-only dictionary (docs/bench-store.md): level 6 (lazy2) gives 0.480x
+ * the PNG bytes at ~6 us a mask, 12 (btopt) 0.469x at ~16 us, 3 0.504x at ~2 us; on the
+ * COCO samples (no dictionary) 6 gives 0.439x, 12 0.414x. Level 12 made the encoder a
+ * quarter of a COCO panoptic import (docs/bench-convert.md, issue 3's 1.3x target); 6
+ * keeps both targets with a margin. The decoder reads any level. */
+#define ES_MASK_BLOB_ZSTD_LEVEL 6
 
 typedef struct es_mask_codec es_mask_codec;
 
@@ -51,6 +54,15 @@ uint32_t es_mask_codec_dict_id(const es_mask_codec *c); /* 0 = none */
 void es_mask_codec_last_payload(const es_mask_codec *c, const uint8_t **payload, size_t *n);
 /* Trains a dictionary of at most cap bytes from n payloads laid end to end. */
 int es_mask_dict_train(void *dict, size_t cap, const uint8_t *samples, const size_t *sizes,
+                       size_t n, size_t *dict_n, es_error *err);
+
+/* Builds an entropy-only dictionary (zstd's literal, match and offset statistics of the
+ * samples at ES_MASK_BLOB_ZSTD_LEVEL, plus a few bytes of content) of at most cap bytes.
+ * Small masks gain from a dictionary through the entropy tables a frame then need not
+ * describe, not through its content: against an 8 KiB trained dictionary the masks come
+ * out as small (level 12) or smaller (levels 3-7), the dictionary is 130-170 bytes
+ * instead of 8 KiB, and encoding with it is up to twice as fast. */
+int es_mask_dict_build(void *dict, size_t cap, const uint8_t *samples, const size_t *sizes,
                        size_t n, size_t *dict_n, es_error *err);
 
 /* What the payload part of n samples' blobs would take, compressed as the encoder does

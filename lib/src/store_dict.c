@@ -1,9 +1,9 @@
 /* store_dict.c: the store's zstd dictionary for mask blobs.
  *
  * A created store keeps the model payloads of its first STORE_DICT_TRAIN_MASKS masks.
- * Once that many are in (or at es_store_finish for a smaller store), it trains
- * dictionaries of a few sizes on them (ZDICT) and keeps the one that makes the samples plus
- * the dictionary itself smallest, if any beats no dictionary: the store stores it in
+ * Once that many are in (or at es_store_finish for a smaller store), it builds an
+ * entropy-only dictionary from them (ZDICT statistics) and keeps it if the samples plus
+ * the dictionary itself come out smaller than without: the store stores it in
  * mask_dictionaries, compresses every later mask with it, and at finish re-encodes the
  * masks written before it. The gain is speed as much as bytes: a mask frame that uses the
  * dictionary's prepared entropy tables decodes ~4x faster (docs/bench-store.md). */
@@ -86,51 +86,40 @@ void store_dict_collect(es_store *s) {
     s->dict_sample_sizes[s->dict_nsamples++] = n;
 }
 
-/* Dictionary sizes tried: a small store pays for a big dictionary with its own bytes. */
-static const size_t dict_candidates[] = {2048, 4096, 8192, 16384, 32768};
+/* An entropy-only dictionary is the one kept (es_mask_dict_build): the masks come out as
+ * small as, or smaller than, with dictionaries trained at 2-32 KiB (which the store used
+ * to try: five trainings plus six cost passes, ~1 s at the 2,000th mask), encoding with it
+ * is faster, and building it is one statistics pass. */
+enum { STORE_DICT_CAP = 4096 };
 
-/* Trains each candidate size on the samples and keeps the one with the smallest
- * (sample bytes with it + its own bytes / share), if that beats no dictionary at all.
- * share: how many times the samples the dictionary will serve (1 at finish; during an
- * import, which goes on, more). *dict is malloc'ed, NULL when none pays. */
+/* Builds the dictionary and keeps it if the samples with it plus its own bytes / share
+ * beat the samples without one. share: how many times the samples the dictionary will
+ * serve (1 at finish; during an import, which goes on, more). *dict is malloc'ed, NULL
+ * when it does not pay. */
 static int choose_dict(es_store *s, size_t share, uint8_t **dict, size_t *dict_n, es_error *err) {
     *dict = NULL;
     *dict_n = 0;
-    uint64_t best;
+    uint64_t plain;
     ES_CHECK(es_mask_dict_cost(NULL, 0, s->dict_samples, s->dict_sample_sizes, s->dict_nsamples,
-                               &best, err));
-    size_t cap = dict_candidates[sizeof dict_candidates / sizeof dict_candidates[0] - 1];
-    uint8_t *trial = malloc(cap);
+                               &plain, err));
+    uint8_t *trial = malloc(STORE_DICT_CAP);
     if (!trial) return es_error_set(err, ES_ERR_NOMEM, "%s: out of memory", s->path);
-    int status = ES_OK;
-    for (size_t c = 0; c < sizeof dict_candidates / sizeof dict_candidates[0]; c++) {
-        size_t n = 0;
-        if (dict_candidates[c] * 8 > s->dict_samples_bytes) break; /* too few samples */
-        if (es_mask_dict_train(trial, dict_candidates[c], s->dict_samples, s->dict_sample_sizes,
-                               s->dict_nsamples, &n, NULL))
-            continue; /* training can fail on too little variety: just not this size */
-        uint64_t bytes;
-        status = es_mask_dict_cost(trial, n, s->dict_samples, s->dict_sample_sizes,
+    size_t n = 0;
+    if (es_mask_dict_build(trial, STORE_DICT_CAP, s->dict_samples, s->dict_sample_sizes,
+                           s->dict_nsamples, &n, NULL)) {
+        free(trial); /* too little variety for statistics: simply no dictionary */
+        return ES_OK;
+    }
+    uint64_t bytes;
+    int status = es_mask_dict_cost(trial, n, s->dict_samples, s->dict_sample_sizes,
                                    s->dict_nsamples, &bytes, err);
-        if (status) break;
-        if (bytes + n / share < best) {
-            best = bytes + n / share;
-            uint8_t *keep = realloc(*dict, n);
-            if (!keep) {
-                status = es_error_set(err, ES_ERR_NOMEM, "%s: out of memory", s->path);
-                break;
-            }
-            memcpy(keep, trial, n);
-            *dict = keep;
-            *dict_n = n;
-        }
+    if (status || bytes + n / share >= plain) {
+        free(trial);
+        return status;
     }
-    free(trial);
-    if (status) {
-        free(*dict);
-        *dict = NULL;
-    }
-    return status;
+    *dict = trial;
+    *dict_n = n;
+    return ES_OK;
 }
 
 /* Stores the dictionary as row 1 and starts using it. */
