@@ -1,0 +1,91 @@
+/* knet.h: the K-Net entity baseline (class-agnostic: one "entity" class).
+ *
+ * Pipeline (docs/knet.md lists every deviation from ZwwWayne/K-Net):
+ *   image (B, 3, S, S) -> ResNet with GroupNorm (stride 4..32) -> FPN -> semantic-FPN neck
+ *   merged at stride 4 (coordinates on the top level) -> features F (B, C, S/4, S/4)
+ *   -> N learnable proposal kernels give masks_0 = K0 . F
+ *   -> 3 kernel-update stages: group-feature assembling under the binarised previous masks,
+ *      adaptive kernel update (gates + LayerNorms), multi-head self-attention + FFN,
+ *      objectness head and mask head (dynamic 1x1 conv of the new kernels with F).
+ * Training: per stage, Hungarian assignment on the previous stage's predictions
+ * (2 focal + 1 mask + 4 dice), losses focal 2 / BCE 1 / dice 4. */
+#ifndef ENTSEG_KNET_H
+#define ENTSEG_KNET_H
+
+#include "knet/tape.h"
+#include "nn.h"
+
+#define KNET_MAX_STAGES 6
+#define KNET_MAX_GT 64
+
+typedef struct knet_config {
+    char preset[16];      /* "tiny" | "full" */
+    int image_size;       /* training / inference input side S (square, resized) */
+    int num_kernels;      /* N */
+    int channels;         /* C: neck and kernel width */
+    int stem;             /* stem width */
+    int widths[4];        /* backbone stage widths (strides 4, 8, 16, 32) */
+    int gn_groups;
+    int heads;
+    int ffn_channels;
+    int stages;
+    int batch;
+    float lr, weight_decay, clip, backbone_lr_mult, warmup_ratio;
+    int warmup_iters, iters;
+    int steps0, steps1;   /* lr x0.1 at these iterations (0 = none) */
+    int val_every, ckpt_every, log_every;
+    int topk;
+    float mask_thr;
+    int seed;
+    int loader_threads;
+} knet_config;
+
+/* The tiny preset's defaults. */
+knet_config knet_config_tiny(void);
+/* The full preset (ResNet-50 widths, 100 kernels); the model code builds the same
+ * GroupNorm ResNet family, see docs/knet.md. */
+knet_config knet_config_full(void);
+/* Loads a flat JSON object of fields into c (unknown keys are an error). */
+int knet_config_load_json(knet_config *c, const char *path, es_error *err);
+int knet_config_parse_json(knet_config *c, const char *text, es_error *err);
+/* "key=value" override. */
+int knet_config_set(knet_config *c, const char *assignment, es_error *err);
+/* The config as one JSON object (malloc'ed). */
+char *knet_config_to_json(const knet_config *c);
+
+typedef struct knet_model {
+    knet_config cfg;
+    nn_params *ps;
+} knet_model;
+
+int knet_model_create(knet_model *m, const knet_config *cfg, nn_ctx *ctx, uint64_t seed,
+                      es_error *err);
+void knet_model_free(knet_model *m);
+
+typedef struct knet_outputs {
+    int batch, n, hm, wm;
+    nn_tensor masks[KNET_MAX_STAGES + 1]; /* (B, N, hm*wm) logits; [0] = proposal stage */
+    nn_tensor cls[KNET_MAX_STAGES + 1];   /* (B, N, 1) objectness logits; [0] unused */
+} knet_outputs;
+
+/* images (B, 3, S, S) on the ctx's device. Errors land in the tape. */
+void knet_forward(knet_model *m, tp_tape *t, const nn_tensor *images, knet_outputs *out);
+
+/* Ground truth of a batch at mask resolution (hm x wm), host memory. */
+typedef struct knet_targets {
+    int batch, hm, wm;
+    int n_gt[64];
+    float *masks[64];     /* image b: n_gt[b] masks of hm*wm, 0/1 */
+} knet_targets;
+
+typedef struct knet_losses {
+    float total, cls, mask, dice;      /* summed over stages */
+    float stage_total[KNET_MAX_STAGES + 1];
+} knet_losses;
+
+/* Matches, computes every loss and adds the loss gradients into the outputs' grads
+ * (call tp_backward afterwards). */
+int knet_loss(knet_model *m, tp_tape *t, const knet_outputs *out, const knet_targets *tg,
+              knet_losses *losses, es_error *err);
+
+#endif
