@@ -6,19 +6,14 @@
 #include <string.h>
 
 #include "cli_util.h"
+#include "entseg/cli.h"
 
 int es_cli_int(const char *cmd, const char *opt, const char *text, int64_t lo, int64_t hi,
                int64_t *out) {
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(text, &end, 10);
-    if (errno || end == text || *end || v < lo || v > hi) {
-        fprintf(stderr, "entseg-annotate %s: %s: '%s' is not an integer in [%" PRId64 ", %" PRId64 "]\n",
-                cmd, opt, text, lo, hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    if (es_cli_parse_int(text, lo, hi, out)) return 0;
+    fprintf(stderr, "entseg-annotate %s: %s: '%s' is not an integer in [%" PRId64 ", %" PRId64 "]\n", cmd, opt,
+            text, lo, hi);
+    return -1;
 }
 
 const char *es_cli_value(const char *cmd, int argc, char **argv, int *i) {
@@ -27,6 +22,26 @@ const char *es_cli_value(const char *cmd, int argc, char **argv, int *i) {
         return NULL;
     }
     return argv[++*i];
+}
+
+int es_cli_int_value(const char *cmd, int argc, char **argv, int *i, int64_t lo, int64_t hi, int64_t *out) {
+    const char *opt = argv[*i];
+    const char *v = es_cli_value(cmd, argc, argv, i);
+    return v ? es_cli_int(cmd, opt, v, lo, hi, out) : -1;
+}
+
+int es_cli_help(const char *arg, const char *usage) {
+    if (strcmp(arg, "--help") && strcmp(arg, "-h")) return 0;
+    fputs(usage, stdout);
+    return 1;
+}
+
+int es_cli_is_option(const char *arg) { return arg[0] == '-' && arg[1]; }
+
+int es_cli_reject(const char *cmd, const char *arg) {
+    if (es_cli_is_option(arg)) fprintf(stderr, "entseg-annotate %s: unknown option '%s'\n", cmd, arg);
+    else fprintf(stderr, "entseg-annotate %s: unexpected argument '%s'\n", cmd, arg);
+    return 2;
 }
 
 char *es_cli_command_line(int argc, char **argv) {

@@ -18,22 +18,15 @@ int es_cmd_agree(int argc, char **argv) {
     int64_t threads = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(USAGE, stdout);
-            return 0;
-        } else if (!strcmp(a, "--json")) {
+        if (es_cli_help(a, USAGE)) return 0;
+        if (!strcmp(a, "--json")) {
             if (!(json = es_cli_value("agree", argc, argv, &i))) return 2;
         } else if (!strcmp(a, "--threads")) {
-            const char *v = es_cli_value("agree", argc, argv, &i);
-            if (!v || es_cli_int("agree", "--threads", v, 0, 1024, &threads)) return 2;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "entseg-annotate agree: unknown option '%s'\n", a);
-            return 2;
-        } else if (nd < 2) {
+            if (es_cli_int_value("agree", argc, argv, &i, 0, 1024, &threads)) return 2;
+        } else if (!es_cli_is_option(a) && nd < 2) {
             dbs[nd++] = a;
         } else {
-            fprintf(stderr, "entseg-annotate agree: unexpected argument '%s'\n", a);
-            return 2;
+            return es_cli_reject("agree", a);
         }
     }
     if (nd != 2) {

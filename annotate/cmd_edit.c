@@ -37,23 +37,17 @@ static int parse(const char *cmd, int argc, char **argv, edit_opts *o) {
                           : !strcmp(a, "--entities") ? &o->entities : !strcmp(a, "--mask") ? &o->mask
                           : !strcmp(a, "--rect") ? &o->rect : !strcmp(a, "--labelmap") ? &o->labelmap
                           : !strcmp(a, "--label") ? &o->label : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(USAGE, stdout);
-            return 1;
-        } else if (slot) {
+        if (es_cli_help(a, USAGE)) return 1;
+        if (slot) {
             if (!(*slot = es_cli_value(cmd, argc, argv, &i))) return 2;
         } else if (!strcmp(a, "--new")) {
             o->is_new = 1;
         } else if (!strcmp(a, "--void-only")) {
             o->void_only = 1;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "entseg-annotate %s: unknown option '%s'\n", cmd, a);
-            return 2;
-        } else if (!o->db) {
+        } else if (!es_cli_is_option(a) && !o->db) {
             o->db = a;
         } else {
-            fprintf(stderr, "entseg-annotate %s: unexpected argument '%s'\n", cmd, a);
-            return 2;
+            return es_cli_reject(cmd, a);
         }
     }
     if (!o->db) {

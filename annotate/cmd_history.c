@@ -16,8 +16,7 @@ int es_cmd_history(int argc, char **argv) {
             puts("usage: entseg-annotate history DB [--limit N]   edits, newest first");
             return 0;
         } else if (!strcmp(argv[i], "--limit")) {
-            const char *v = es_cli_value("history", argc, argv, &i);
-            if (!v || es_cli_int("history", "--limit", v, 0, INT64_MAX, &limit)) return 2;
+            if (es_cli_int_value("history", argc, argv, &i, 0, INT64_MAX, &limit)) return 2;
         } else if (!db && argv[i][0] != '-') {
             db = argv[i];
         } else {

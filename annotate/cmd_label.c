@@ -22,19 +22,13 @@ int es_cmd_label(int argc, char **argv) {
         const char *a = argv[i];
         const char **slot = !strcmp(a, "--image") ? &image : !strcmp(a, "--entity") ? &entity
                           : !strcmp(a, "--set") ? &name : !strcmp(a, "--from") ? &from : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(USAGE, stdout);
-            return 0;
-        } else if (slot) {
+        if (es_cli_help(a, USAGE)) return 0;
+        if (slot) {
             if (!(*slot = es_cli_value("label", argc, argv, &i))) return 2;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "entseg-annotate label: unknown option '%s'\n", a);
-            return 2;
-        } else if (!db) {
+        } else if (!es_cli_is_option(a) && !db) {
             db = a;
         } else {
-            fprintf(stderr, "entseg-annotate label: unexpected argument '%s'\n", a);
-            return 2;
+            return es_cli_reject("label", a);
         }
     }
     if (!db || (!from && (!image || !entity || !name)) || (from && (image || entity || name))) {

@@ -19,10 +19,8 @@ int es_cmd_render(int argc, char **argv) {
     es_render_options opt = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(USAGE, stdout);
-            return 0;
-        } else if (!strcmp(a, "--image")) {
+        if (es_cli_help(a, USAGE)) return 0;
+        if (!strcmp(a, "--image")) {
             if (!(image = es_cli_value("render", argc, argv, &i))) return 2;
         } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
             if (!(out = es_cli_value("render", argc, argv, &i))) return 2;
@@ -32,14 +30,10 @@ int es_cmd_render(int argc, char **argv) {
             if (!(alpha_text = es_cli_value("render", argc, argv, &i))) return 2;
         } else if (!strcmp(a, "--labels")) {
             opt.labels = 1;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "entseg-annotate render: unknown option '%s'\n", a);
-            return 2;
-        } else if (!db) {
+        } else if (!es_cli_is_option(a) && !db) {
             db = a;
         } else {
-            fprintf(stderr, "entseg-annotate render: unexpected argument '%s'\n", a);
-            return 2;
+            return es_cli_reject("render", a);
         }
     }
     if (!db || !image || !out) {

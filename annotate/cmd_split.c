@@ -85,30 +85,24 @@ int es_cmd_split(int argc, char **argv) {
     int64_t n_test = 0, candidates = 20, seed = 1, threads = 0;
     int do_apply = 0;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(USAGE, stdout);
-            return 0;
-        } else if (!strcmp(a, "--test")) {
-            if (!(v = es_cli_value("split", argc, argv, &i)) || es_cli_int("split", a, v, 1, INT64_MAX, &n_test)) return 2;
+        const char *a = argv[i];
+        if (es_cli_help(a, USAGE)) return 0;
+        if (!strcmp(a, "--test")) {
+            if (es_cli_int_value("split", argc, argv, &i, 1, INT64_MAX, &n_test)) return 2;
         } else if (!strcmp(a, "--candidates")) {
-            if (!(v = es_cli_value("split", argc, argv, &i)) || es_cli_int("split", a, v, 1, 100000, &candidates)) return 2;
+            if (es_cli_int_value("split", argc, argv, &i, 1, 100000, &candidates)) return 2;
         } else if (!strcmp(a, "--seed")) {
-            if (!(v = es_cli_value("split", argc, argv, &i)) || es_cli_int("split", a, v, 0, INT64_MAX, &seed)) return 2;
+            if (es_cli_int_value("split", argc, argv, &i, 0, INT64_MAX, &seed)) return 2;
         } else if (!strcmp(a, "--threads")) {
-            if (!(v = es_cli_value("split", argc, argv, &i)) || es_cli_int("split", a, v, 0, 1024, &threads)) return 2;
+            if (es_cli_int_value("split", argc, argv, &i, 0, 1024, &threads)) return 2;
         } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
             if (!(out = es_cli_value("split", argc, argv, &i))) return 2;
         } else if (!strcmp(a, "--apply")) {
             do_apply = 1;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "entseg-annotate split: unknown option '%s'\n", a);
-            return 2;
-        } else if (!db) {
+        } else if (!es_cli_is_option(a) && !db) {
             db = a;
         } else {
-            fprintf(stderr, "entseg-annotate split: unexpected argument '%s'\n", a);
-            return 2;
+            return es_cli_reject("split", a);
         }
     }
     if (!db || !n_test || !out) {

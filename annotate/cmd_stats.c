@@ -23,26 +23,19 @@ int es_cmd_stats(int argc, char **argv) {
     int quiet = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(USAGE, stdout);
-            return 0;
-        } else if (!strcmp(a, "--json")) {
+        if (es_cli_help(a, USAGE)) return 0;
+        if (!strcmp(a, "--json")) {
             if (!(json = es_cli_value("stats", argc, argv, &i))) return 2;
         } else if (!strcmp(a, "--plots")) {
             if (!(plots = es_cli_value("stats", argc, argv, &i))) return 2;
         } else if (!strcmp(a, "--threads")) {
-            const char *v = es_cli_value("stats", argc, argv, &i);
-            if (!v || es_cli_int("stats", "--threads", v, 0, 1024, &threads)) return 2;
+            if (es_cli_int_value("stats", argc, argv, &i, 0, 1024, &threads)) return 2;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
             quiet = 1;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "entseg-annotate stats: unknown option '%s'\n", a);
-            return 2;
-        } else if (!db) {
+        } else if (!es_cli_is_option(a) && !db) {
             db = a;
         } else {
-            fprintf(stderr, "entseg-annotate stats: unexpected argument '%s'\n", a);
-            return 2;
+            return es_cli_reject("stats", a);
         }
     }
     if (!db) {

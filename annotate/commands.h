@@ -1,14 +1,10 @@
-/* commands.h: the subcommand type of entseg-annotate. Each run(argc, argv) gets argv[0] =
- * the command name, parses its own options, prints one line per error on stderr, and
- * returns the exit code (0 ok, 1 failure, 2 usage). */
+/* commands.h: the subcommands of entseg-annotate (command_list.h), each an es_cli_command
+ * run (entseg/cli.h): gets argv[0] = the command name, parses its own options, prints one
+ * line per error on stderr, and returns the exit code (0 ok, 1 failure, 2 usage). */
 #ifndef ENTSEG_ANNOTATE_COMMANDS_H
 #define ENTSEG_ANNOTATE_COMMANDS_H
 
-typedef struct es_annotate_command {
-    const char *name;
-    int (*run)(int argc, char **argv);
-    const char *help;
-} es_annotate_command;
+#include "entseg/cli.h"
 
 #define ES_COMMAND(name, fn, help) int fn(int argc, char **argv);
 #include "command_list.h"

@@ -1,5 +1,6 @@
 /* cli_numbers.c: strict parsing of numeric command-line values (see cli_numbers.h). */
 #include "cli_numbers.h"
+#include "entseg/cli.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -33,15 +34,13 @@ int es_cli_u32(const char *cmd, const char *opt, const char *s, uint32_t lo, uin
 }
 
 int es_cli_int(const char *cmd, const char *opt, const char *s, int lo, int hi, int *out) {
-    char *end;
-    errno = 0;
-    long v = s ? strtol(s, &end, 10) : 0;
-    if (!s || !*s || errno || *end || v < lo || v > hi) {
-        fprintf(stderr, "entseg-convert %s: %s: '%s' is not an integer in [%d, %d]\n", cmd, opt, s ? s : "", lo, hi);
-        return 0;
+    int64_t v;
+    if (es_cli_parse_int(s, lo, hi, &v)) {
+        *out = (int)v;
+        return 1;
     }
-    *out = (int)v;
-    return 1;
+    fprintf(stderr, "entseg-convert %s: %s: '%s' is not an integer in [%d, %d]\n", cmd, opt, s ? s : "", lo, hi);
+    return 0;
 }
 
 int es_cli_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out) {

@@ -13,6 +13,7 @@
  * the store's label vocabulary, img_source to the image's source.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,21 +144,8 @@ static int group(inst_ctx *x, es_error *err) {
                                 x->json_path, (long long)e->id, e->index, (long long)image_id);
         e->image = at;
     }
-    x->first = calloc(ni + 1, sizeof *x->first);
-    x->order = malloc((x->n ? x->n : 1) * sizeof *x->order);
-    size_t *fill = calloc(ni ? ni : 1, sizeof *fill);
-    if (!x->first || !x->order || !fill) {
-        free(fill);
-        return es_error_set(err, ES_ERR_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < x->n; i++) x->first[x->entries[i].image + 1]++;
-    for (size_t g = 0; g < ni; g++) x->first[g + 1] += x->first[g];
-    for (size_t i = 0; i < x->n; i++) {
-        size_t g = x->entries[i].image;
-        x->order[x->first[g] + fill[g]++] = i;
-    }
-    free(fill);
-    return ES_OK;
+    return es_group_by_image(x->entries, x->n, sizeof *x->entries, offsetof(inst_entry, image), ni, &x->first,
+                             &x->order, err);
 }
 
 typedef struct inst_result {
@@ -169,8 +157,7 @@ typedef struct inst_result {
 static void inst_drop(void *ctx, void *result) {
     inst_result *r = result;
     if (!r) return;
-    for (size_t i = 0; i < r->n; i++) es_rle_free(&r->ents[i].mask);
-    free(r->ents);
+    es_entities_free(r->ents, r->n);
     free(r);
 }
 

@@ -9,6 +9,7 @@
  * naming the result's index.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,19 +118,8 @@ static int on_result(void *ctx, const char *key, long index, const cJSON *item, 
 
 /* Groups entries by image with a stable counting sort. */
 static int group_by_image(res_ctx *r, es_error *err) {
-    r->first = calloc(r->ngt + 1, sizeof *r->first);
-    r->order = malloc((r->n ? r->n : 1) * sizeof *r->order);
-    if (!r->first || !r->order) return es_error_set(err, ES_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < r->n; i++) r->first[r->entries[i].image + 1]++;
-    for (size_t g = 0; g < r->ngt; g++) r->first[g + 1] += r->first[g];
-    size_t *fill = calloc(r->ngt ? r->ngt : 1, sizeof *fill);
-    if (!fill) return es_error_set(err, ES_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < r->n; i++) {
-        size_t g = r->entries[i].image;
-        r->order[r->first[g] + fill[g]++] = i;
-    }
-    free(fill);
-    return ES_OK;
+    return es_group_by_image(r->entries, r->n, sizeof *r->entries, offsetof(res_entry, image), r->ngt, &r->first,
+                             &r->order, err);
 }
 
 typedef struct res_result {
@@ -140,8 +130,7 @@ typedef struct res_result {
 static void res_drop(void *ctx, void *result) {
     res_result *rr = result;
     if (!rr) return;
-    for (size_t i = 0; i < rr->n; i++) es_rle_free(&rr->ents[i].mask);
-    free(rr->ents);
+    es_entities_free(rr->ents, rr->n);
     free(rr);
 }
 

@@ -43,6 +43,13 @@ void es_idmap_free(es_idmap *m);
 /* ---- growable array of fixed-size items ---- */
 int es_grow(void **items, size_t *cap, size_t need, size_t item_size, es_error *err);
 
+/* ---- items grouped by image ---- */
+/* Stable counting sort of n items (stride bytes apart) by the size_t image index at
+ * key_offset in each (< ngroups): group g's items are order[first[g]] .. order[first[g+1]-1],
+ * in input order. *first (ngroups + 1) and *order (n) are set even on failure (caller frees). */
+int es_group_by_image(const void *items, size_t n, size_t stride, size_t key_offset, size_t ngroups,
+                      size_t **first, size_t **order, es_error *err);
+
 /* ---- COCO images and categories ---- */
 typedef struct es_coco_image {
     int64_t id;            /* the COCO id, or a hash key when the id is a string */

@@ -13,6 +13,31 @@
 #include "entseg/pool.h"
 #include "json_stream.h"
 
+int es_group_by_image(const void *items, size_t n, size_t stride, size_t key_offset, size_t ngroups,
+                      size_t **first, size_t **order, es_error *err) {
+    const unsigned char *base = items;
+    size_t *f = calloc(ngroups + 1, sizeof *f), *o = malloc((n ? n : 1) * sizeof *o);
+    size_t *fill = calloc(ngroups ? ngroups : 1, sizeof *fill);
+    *first = f;
+    *order = o;
+    if (!f || !o || !fill) {
+        free(fill);
+        return es_error_set(err, ES_ERR_NOMEM, "out of memory");
+    }
+    size_t g;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(&g, base + i * stride + key_offset, sizeof g);
+        f[g + 1]++;
+    }
+    for (size_t k = 0; k < ngroups; k++) f[k + 1] += f[k];
+    for (size_t i = 0; i < n; i++) {
+        memcpy(&g, base + i * stride + key_offset, sizeof g);
+        o[f[g] + fill[g]++] = i;
+    }
+    free(fill);
+    return ES_OK;
+}
+
 char *es_strdup_or_null(const char *s) {
     if (!s) return NULL;
     size_t n = strlen(s) + 1;

@@ -112,8 +112,7 @@ typedef struct lm_result {
 static void lm_drop(void *ctx, void *result) {
     lm_result *r = result;
     if (!r) return;
-    for (size_t i = 0; i < r->n; i++) es_rle_free(&r->ents[i].mask);
-    free(r->ents);
+    es_entities_free(r->ents, r->n);
     free(r);
 }
 

@@ -70,8 +70,7 @@ void es_raw_free(es_raw_source *src) {
 
 void es_raw_decoded_free(es_raw_decoded *d) {
     if (!d) return;
-    for (size_t i = 0; i < d->n; i++) es_rle_free(&d->ents[i].mask);
-    free(d->ents);
+    es_entities_free(d->ents, d->n);
     d->ents = NULL;
     d->n = 0;
 }

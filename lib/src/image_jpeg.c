@@ -71,18 +71,27 @@ static int open_jpeg(const char *path, jpeg_ctx **out, es_error *err) {
     return ES_OK;
 }
 
-int es_jpeg_read_size(const char *path, uint32_t *w, uint32_t *h, es_error *err) {
-    jpeg_ctx *c;
-    ES_CHECK(open_jpeg(path, &c, err));
-    if (setjmp(c->jump)) {
-        es_error_set(err, ES_ERR_FORMAT, "%s: truncated or corrupt JPEG: %s", path, c->msg);
-        ctx_release(c);
-        return ES_ERR_FORMAT;
-    }
+/* A failure after libjpeg longjmp'ed (or saw a truncation): one error, the context released. */
+static int jpeg_fail(jpeg_ctx *c, const char *path, const char *what, es_error *err) {
+    es_error_set(err, ES_ERR_FORMAT, "%s: %s: %s", path, what, c->msg);
+    ctx_release(c);
+    return ES_ERR_FORMAT;
+}
+
+/* Creates the decompressor on c's file and reads the header. libjpeg errors longjmp to the
+ * caller's setjmp (whose frame is still live), so this is a plain call. */
+static void read_header(jpeg_ctx *c) {
     jpeg_create_decompress(&c->cinfo);
     c->created = 1;
     jpeg_stdio_src(&c->cinfo, c->f);
     jpeg_read_header(&c->cinfo, TRUE);
+}
+
+int es_jpeg_read_size(const char *path, uint32_t *w, uint32_t *h, es_error *err) {
+    jpeg_ctx *c;
+    ES_CHECK(open_jpeg(path, &c, err));
+    if (setjmp(c->jump)) return jpeg_fail(c, path, "truncated or corrupt JPEG", err);
+    read_header(c);
     *w = c->cinfo.image_width;
     *h = c->cinfo.image_height;
     ctx_release(c);
@@ -93,15 +102,8 @@ int es_jpeg_read(const char *path, es_pixels *out, es_error *err) {
     *out = ES_PIXELS_EMPTY;
     jpeg_ctx *c;
     ES_CHECK(open_jpeg(path, &c, err));
-    if (setjmp(c->jump)) {
-        es_error_set(err, ES_ERR_FORMAT, "%s: truncated or corrupt JPEG: %s", path, c->msg);
-        ctx_release(c);
-        return ES_ERR_FORMAT;
-    }
-    jpeg_create_decompress(&c->cinfo);
-    c->created = 1;
-    jpeg_stdio_src(&c->cinfo, c->f);
-    jpeg_read_header(&c->cinfo, TRUE);
+    if (setjmp(c->jump)) return jpeg_fail(c, path, "truncated or corrupt JPEG", err);
+    read_header(c);
     c->cinfo.out_color_space = c->cinfo.jpeg_color_space == JCS_GRAYSCALE ? JCS_GRAYSCALE : JCS_RGB;
     jpeg_start_decompress(&c->cinfo);
     es_error aerr;
@@ -117,11 +119,7 @@ int es_jpeg_read(const char *path, es_pixels *out, es_error *err) {
         jpeg_read_scanlines(&c->cinfo, &r, 1);
     }
     if (!c->truncated) jpeg_finish_decompress(&c->cinfo);
-    if (c->truncated) {
-        es_error_set(err, ES_ERR_FORMAT, "%s: truncated JPEG: %s", path, c->msg);
-        ctx_release(c);
-        return ES_ERR_FORMAT;
-    }
+    if (c->truncated) return jpeg_fail(c, path, "truncated JPEG", err);
     *out = c->px;
     c->px = ES_PIXELS_EMPTY;
     ctx_release(c);

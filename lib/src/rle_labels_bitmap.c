@@ -13,15 +13,7 @@
  */
 #include <string.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define HAVE_AVX2_PATH 1
-#endif
-
-#include "rle_labels_internal.h"
+#include "rle_labels_internal.h" /* also the SSE2 / AVX2 intrinsics and HAVE_AVX2_PATH */
 
 #define BAND 32 /* rows per bitmap word */
 
@@ -121,10 +113,7 @@ void es_labels_by_bitmap(es_label_encoder *e, const uint32_t *labels, uint32_t h
         e->oom = 1;
         return;
     }
-    int avx2 = 0;
-#ifdef HAVE_AVX2_PATH
-    avx2 = !(flags & (ES_LABELS_NO_AVX2 | ES_LABELS_SCALAR)) && __builtin_cpu_supports("avx2");
-#endif
+    int avx2 = es_labels_use_avx2(flags);
     for (uint32_t k = 0; k < n_words; k++) {
         uint32_t y0 = k * BAND, y1 = h - y0 > BAND ? y0 + BAND : h, *words = bits + (size_t)k * w;
         if (flags & ES_LABELS_SCALAR)

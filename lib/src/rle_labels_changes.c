@@ -15,15 +15,7 @@
  */
 #include <string.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define HAVE_AVX2_PATH 1
-#endif
-
-#include "rle_labels_internal.h"
+#include "rle_labels_internal.h" /* also the SSE2 / AVX2 intrinsics and HAVE_AVX2_PATH */
 
 /* One change: column, row, and the id from there down. */
 typedef struct change {
@@ -114,10 +106,7 @@ void es_labels_by_changes(es_label_encoder *e, const uint32_t *labels, uint32_t 
         e->oom = 1;
         return;
     }
-    int avx2 = 0;
-#ifdef HAVE_AVX2_PATH
-    avx2 = !(flags & (ES_LABELS_NO_AVX2 | ES_LABELS_SCALAR)) && __builtin_cpu_supports("avx2");
-#endif
+    int avx2 = es_labels_use_avx2(flags);
     /* 1. */
     for (uint32_t y = 1; y < h && !l.oom; y++) {
         const uint32_t *row = labels + (size_t)y * w;

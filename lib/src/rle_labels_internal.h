@@ -12,6 +12,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_AVX2_PATH 1 /* the paths carry an AVX2 variant, chosen at run time */
+#endif
+
 #include "rle_internal.h"
 
 #define ES_NO_SLOT UINT32_MAX  /* id 0 (void) has no mask */
@@ -62,6 +70,16 @@ static inline void es_label_change(es_label_encoder *e, uint32_t pos, uint32_t *
     if (*cur_slot != ES_NO_SLOT) es_label_toggle(e, *cur_slot, pos);
     if (s != ES_NO_SLOT) es_label_toggle(e, s, pos);
     *cur_slot = s;
+}
+
+/* Whether a path takes its AVX2 variant: built in, allowed by flags, and the CPU has it. */
+static inline int es_labels_use_avx2(int flags) {
+#ifdef HAVE_AVX2_PATH
+    return !(flags & (ES_LABELS_NO_AVX2 | ES_LABELS_SCALAR)) && __builtin_cpu_supports("avx2");
+#else
+    (void)flags;
+    return 0;
+#endif
 }
 
 /* The two paths: fill e's slots with every toggle of the map, in column-major order.

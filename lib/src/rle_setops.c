@@ -9,6 +9,15 @@
 
 typedef enum set_op { OP_INTERSECT, OP_UNION, OP_DIFFERENCE } set_op;
 
+/* One mask's side of a walk step: c more pixels used of its current run (*left of them
+ * were left); when the run is used up, on to the next (its value *v flips). Returns the
+ * pixels now left, 0 only at the mask's end. */
+static inline uint64_t walk_advance(const es_rle *r, uint64_t c, uint64_t *left, uint32_t *k, int *v) {
+    *left -= c;
+    if (!*left && *k < r->m) *left = r->cnts[(*k)++], *v = !*v;
+    return *left;
+}
+
 /* Intersection and union pixel counts, the loop of pycocotools rleIou (64-bit counters). */
 static void walk_counts(const es_rle *a, const es_rle *b, uint64_t *inter, uint64_t *uni) {
     *inter = *uni = 0;
@@ -22,13 +31,8 @@ static void walk_counts(const es_rle *a, const es_rle *b, uint64_t *inter, uint6
             u += c;
             if (va && vb) i += c;
         }
-        ct = 0;
-        ca -= c;
-        if (!ca && ka < a->m) ca = a->cnts[ka++], va = !va;
-        ct += ca;
-        cb -= c;
-        if (!cb && kb < b->m) cb = b->cnts[kb++], vb = !vb;
-        ct += cb;
+        ct = walk_advance(a, c, &ca, &ka, &va);
+        ct += walk_advance(b, c, &cb, &kb, &vb);
     }
     *inter = i;
     *uni = u;
@@ -93,13 +97,8 @@ static uint32_t walk_merge(const es_rle *a, const es_rle *b, set_op op, uint32_t
     while (ct > 0) {
         uint64_t c = ca < cb ? ca : cb;
         cc += c;
-        ct = 0;
-        ca -= c;
-        if (!ca && ka < a->m) ca = a->cnts[ka++], va = !va;
-        ct += ca;
-        cb -= c;
-        if (!cb && kb < b->m) cb = b->cnts[kb++], vb = !vb;
-        ct += cb;
+        ct = walk_advance(a, c, &ca, &ka, &va);
+        ct += walk_advance(b, c, &cb, &kb, &vb);
         int vp = v;
         v = op == OP_INTERSECT ? (va && vb) : op == OP_UNION ? (va || vb) : (va && !vb);
         if (v != vp || ct == 0) {

@@ -80,4 +80,13 @@ static int fixture_store(const char *path, es_error *err) {
     return es_store_finish(s, err);
 }
 
+/* Closes *s, writes the fixture store at path afresh and opens it for writing in *s
+ * (NULL on failure). */
+static inline int fixture_reopen(const char *path, es_store **s, es_error *err) {
+    es_store_close(*s);
+    *s = NULL;
+    int rc = fixture_store(path, err);
+    return rc ? rc : es_store_open(path, ES_OPEN_WRITE, s, err);
+}
+
 #endif

@@ -46,10 +46,7 @@ static int64_t entity_count(void) { return es_store_entity_count(s); }
 
 static void fresh_store(void) {
     es_error err = {0};
-    es_store_close(s);
-    s = NULL;
-    CHECK_OK(fixture_store(db, &err), &err);
-    CHECK_OK(es_store_open(db, ES_OPEN_WRITE, &s, &err), &err);
+    CHECK_OK(fixture_reopen(db, &s, &err), &err);
 }
 
 static void test_merge_and_undo(void) {

@@ -14,10 +14,7 @@ static es_store *s;
 
 static void fresh_store(void) {
     es_error err = {0};
-    es_store_close(s);
-    s = NULL;
-    CHECK_OK(fixture_store(db, &err), &err);
-    CHECK_OK(es_store_open(db, ES_OPEN_WRITE, &s, &err), &err);
+    CHECK_OK(fixture_reopen(db, &s, &err), &err);
 }
 
 static int64_t label_of(int64_t entity) {

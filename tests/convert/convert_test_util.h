@@ -13,6 +13,7 @@
 #include "entseg/image.h"
 #include "entseg/rle.h"
 #include "entseg/store.h"
+#include "es_test_io.h"
 
 static inline char *tpath(const char *dir, const char *name) {
     static char buf[16][4096];
@@ -33,24 +34,6 @@ static inline int write_text(const char *path, const char *text) {
     fputs(text, f);
     fclose(f);
     return 0;
-}
-
-/* Reads a whole file (malloc'ed, NUL-terminated). */
-static inline char *read_text(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *t = malloc((size_t)n + 1);
-    if (t && fread(t, 1, (size_t)n, f) != (size_t)n) {
-        free(t);
-        t = NULL;
-    }
-    if (t) t[n] = '\0';
-    if (len) *len = (size_t)n;
-    fclose(f);
-    return t;
 }
 
 /* Writes ids (w*h, row-major) as a COCO panoptic RGB PNG. */
@@ -76,7 +59,7 @@ static inline int file_exists(const char *path) {
 /* Copies a file (for broken copies of fixtures). */
 static inline int copy_file(const char *from, const char *to) {
     size_t n = 0;
-    char *t = read_text(from, &n);
+    char *t = es_test_read_file(from, &n);
     if (!t) return -1;
     FILE *f = fopen(to, "wb");
     if (!f) {

@@ -66,9 +66,7 @@ static void expect_gt_failure(const char *json, const char *dir, const char *ite
     const char *out = tpath(tmp, "bad.db");
     remove(out);
     es_error err = {0};
-    es_convert_common c = {0};
-    c.quiet = 1;
-    c.threads = 2;
+    es_convert_common c = {.quiet = 1, .threads = 2};
     int rc = es_convert_coco_panoptic(json, dir, out, ES_CROWD_IGNORE, &c, &err);
     CHECK_MSG(rc != 0, "%s: converted although broken", what);
     CHECK_MSG(strstr(err.msg, json) != NULL, "%s: message does not name %s: %s", what, json, err.msg);
@@ -81,8 +79,7 @@ static void expect_gt_failure(const char *json, const char *dir, const char *ite
 static void the_good_dataset_converts(void) {
     const char *out = tpath(tmp, "good.db");
     es_error err = {0};
-    es_convert_common c = {0};
-    c.quiet = 1;
+    es_convert_common c = {.quiet = 1};
     CHECK_OK(es_convert_coco_panoptic(variant("good.json", NULL, NULL), png_dir(), out, ES_CROWD_IGNORE, &c, &err), &err);
     CHECK(file_exists(out));
 }
@@ -125,12 +122,10 @@ static void an_existing_output_is_left_untouched(void) {
     const char *out = tpath(tmp, "keep.db");
     write_text(out, "precious");
     es_error err = {0};
-    es_convert_common c = {0};
-    c.quiet = 1;
-    c.replace = 1;
+    es_convert_common c = {.quiet = 1, .replace = 1};
     const char *p = variant("dup2.json", "{\"id\": 2,", "{\"id\": 1,");
     CHECK(es_convert_coco_panoptic(p, png_dir(), out, ES_CROWD_IGNORE, &c, &err) != 0);
-    char *t = read_text(out, NULL);
+    char *t = es_test_read_file(out, NULL);
     CHECK(t && !strcmp(t, "precious"));
     free(t);
     c.replace = 0; /* without --replace an existing file is refused up front */
@@ -142,11 +137,7 @@ static void lenient_skips_bad_images_and_lists_them(void) {
     const char *out = tpath(tmp, "lenient.db");
     es_error err = {0};
     es_convert_report rep = {0};
-    es_convert_common c = {0};
-    c.quiet = 1;
-    c.lenient = 1;
-    c.threads = 2;
-    c.report = &rep;
+    es_convert_common c = {.quiet = 1, .lenient = 1, .threads = 2, .report = &rep};
     CHECK_OK(es_convert_coco_panoptic(variant("good.json", NULL, NULL), tpath(tmp, "png_small"), out, ES_CROWD_IGNORE, &c,
                                       &err),
              &err);
@@ -164,8 +155,7 @@ static void expect_results_failure(const char *text, const char *item, const cha
     const char *out = tpath(tmp, "pred.db");
     remove(out);
     es_error err = {0};
-    es_convert_common c = {0};
-    c.quiet = 1;
+    es_convert_common c = {.quiet = 1};
     int rc = es_convert_coco_results(json, tpath(tmp, "good.db"), out, &c, &err);
     CHECK_MSG(rc != 0, "%s: converted although broken", what);
     CHECK_MSG(strstr(err.msg, json) != NULL, "%s: message does not name the file: %s", what, err.msg);
@@ -217,10 +207,7 @@ static void bad_results_are_errors(void) {
     write_text(json, text);
     es_error err = {0};
     es_convert_report rep = {0};
-    es_convert_common c = {0};
-    c.quiet = 1;
-    c.lenient = 1;
-    c.report = &rep;
+    es_convert_common c = {.quiet = 1, .lenient = 1, .report = &rep};
     CHECK_OK(es_convert_coco_results(json, tpath(tmp, "good.db"), out, &c, &err), &err);
     CHECK_EQ_INT(rep.entities, 1);
     CHECK_EQ_INT(rep.nskipped, 3);
@@ -241,8 +228,7 @@ static void overlapping_gt_is_an_error(void) {
                " \"categories\": [{\"id\": 1, \"name\": \"thing\"}]}\n");
     const char *out = tpath(tmp, "overlap.db");
     es_error err = {0};
-    es_convert_common c = {0};
-    c.quiet = 1;
+    es_convert_common c = {.quiet = 1};
     int rc = es_convert_coco_instances(json, out, ES_GT_OVERLAP_ERROR, &c, &err);
     CHECK(rc == ES_ERR_OVERLAP);
     CHECK(strstr(err.msg, json) && strstr(err.msg, "51") && strstr(err.msg, "52"));
@@ -285,8 +271,7 @@ static void malformed_inputs_never_crash(void) {
         write_text(json, texts[i]);
         const char *out = tpath(tmp, "weird.db");
         es_error err = {0};
-        es_convert_common c = {0};
-        c.quiet = 1;
+        es_convert_common c = {.quiet = 1};
         CHECK_MSG(es_convert_coco_panoptic(json, png_dir(), out, ES_CROWD_IGNORE, &c, &err) != 0, "panoptic case %zu", i);
         CHECK_MSG(es_convert_coco_instances(json, out, ES_GT_OVERLAP_ERROR, &c, &err) != 0, "instances case %zu", i);
         CHECK(!file_exists(out));
@@ -306,8 +291,7 @@ static void every_truncation_fails_cleanly(void) {
         snprintf(text, sizeof text, "%.*s", (int)cut, good_json);
         write_text(json, text);
         es_error err = {0};
-        es_convert_common c = {0};
-        c.quiet = 1;
+        es_convert_common c = {.quiet = 1};
         failed += es_convert_coco_panoptic(json, pngs, out, ES_CROWD_IGNORE, &c, &err) != 0;
         CHECK(!file_exists(out));
     }

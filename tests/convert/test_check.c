@@ -10,15 +10,8 @@
 
 #include "commands.h"
 #include "es_test.h"
+#include "es_test_io.h"
 #include "synth.h"
-
-static char *tmp(const char *name) {
-    static char buf[8][4096];
-    static int k = 0;
-    char *p = buf[k++ % 8];
-    snprintf(p, 4096, "%s/%s", es_test_tmpdir(), name);
-    return p;
-}
 
 static void copy_file(const char *src, const char *dst) {
     FILE *a = fopen(src, "rb"), *b = fopen(dst, "wb");
@@ -42,16 +35,11 @@ static int sql(const char *db, const char *statement) {
 
 /* Runs check with --json; returns its exit code and the parsed JSON (caller deletes). */
 static int run_check(const char *db, cJSON **out) {
-    const char *json = tmp("check.json");
+    const char *json = es_test_tmp_file("check.json");
     remove(json);
     char *argv[] = {"check", (char *)db, "--json", (char *)json, NULL};
     int rc = es_cmd_check(4, argv);
-    FILE *f = fopen(json, "rb");
-    static char buf[1 << 20];
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    buf[n] = '\0';
-    if (f) fclose(f);
-    *out = cJSON_Parse(buf);
+    *out = es_test_read_json(json);
     return rc;
 }
 
@@ -77,10 +65,9 @@ static void make_clean_store(void) {
     o.max_entities = 20;
     o.no_full = 1;
     o.seed = 9;
-    es_convert_common c = {0};
-    c.quiet = 1, c.replace = 1;
+    es_convert_common c = {.quiet = 1, .replace = 1};
     es_error err;
-    snprintf(clean_db, sizeof clean_db, "%s", tmp("clean.db"));
+    snprintf(clean_db, sizeof clean_db, "%s", es_test_tmp_file("clean.db"));
     CHECK_OK(es_synth_generate(clean_db, &o, &c, &err), &err);
     cJSON *j = NULL;
     CHECK_EQ_INT(run_check(clean_db, &j), 0);
@@ -93,7 +80,7 @@ static void make_clean_store(void) {
 
 /* A damaged copy of the clean store must fail check with a problem containing needle. */
 static void expect_damage_found(const char *name, const char *statement, const char *needle, double entity_id) {
-    const char *db = tmp(name);
+    const char *db = es_test_tmp_file(name);
     copy_file(clean_db, db);
     CHECK_OK(sql(db, statement), (es_error *)NULL);
     cJSON *j = NULL;
@@ -132,7 +119,7 @@ static void infinite_score_is_found(void) {
     expect_damage_found("score.db", "UPDATE entities SET score = 9e999 WHERE id = 6", "not finite", 6);
 }
 static void not_a_store_is_an_error(void) {
-    const char *db = tmp("text.db");
+    const char *db = es_test_tmp_file("text.db");
     FILE *f = fopen(db, "w");
     fputs("this is not a database, just text long enough to look like a header......\n", f);
     fclose(f);
@@ -140,11 +127,11 @@ static void not_a_store_is_an_error(void) {
     CHECK_EQ_INT(run_check(db, &j), 1);
     CHECK(j && has_problem(j, "cannot open", 0));
     cJSON_Delete(j);
-    CHECK_EQ_INT(run_check(tmp("missing.db"), &j), 1);
+    CHECK_EQ_INT(run_check(es_test_tmp_file("missing.db"), &j), 1);
     cJSON_Delete(j);
 }
 static void missing_image_file_is_found_with_files(void) {
-    const char *db = tmp("files.db");
+    const char *db = es_test_tmp_file("files.db");
     copy_file(clean_db, db);
     CHECK_OK(sql(db, "UPDATE images SET path = 'nowhere/x.png' WHERE id = 1"), (es_error *)NULL);
     char *argv[] = {"check", (char *)db, "--files", NULL};

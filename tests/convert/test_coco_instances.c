@@ -11,15 +11,25 @@
 
 static const char *tmp;
 
+/* The JSON file parsed and the store opened for reading: 1 with both, else 0 with
+ * neither (a store that does not open is a failed check). */
+static int open_json_and_store(const char *json, const char *db, cJSON **root, es_store **s) {
+    es_error err = {0};
+    *root = es_test_read_json(json);
+    *s = NULL;
+    CHECK_OK(es_store_open(db, ES_OPEN_READ, s, &err), &err);
+    if (*root && *s) return 1;
+    cJSON_Delete(*root);
+    es_store_close(*s);
+    return 0;
+}
+
 static void coco_val2014_subset_converts_with_overlap_keep(void) {
     const char *json = es_test_shared("data/coco-val2014-100/instances_val2014_100.json");
     const char *db = tpath(tmp, "inst.db");
     es_error err = {0};
     es_convert_report rep = {0};
-    es_convert_common c = {0};
-    c.quiet = 1;
-    c.threads = 2;
-    c.report = &rep;
+    es_convert_common c = {.quiet = 1, .threads = 2, .report = &rep};
     /* 82 of its images have overlapping instances: the default refuses */
     CHECK(es_convert_coco_instances(json, db, ES_GT_OVERLAP_ERROR, &c, &err) == ES_ERR_OVERLAP);
     CHECK(!file_exists(db));
@@ -33,16 +43,9 @@ static void coco_val2014_subset_converts_with_overlap_keep(void) {
 
     /* every annotation keeps id, category, declared area; crowd masks (uncompressed RLE)
      * have exactly the area the counts give */
-    char *text = read_text(json, NULL);
-    cJSON *root = cJSON_Parse(text);
-    free(text);
-    es_store *s = NULL;
-    CHECK_OK(es_store_open(db, ES_OPEN_READ, &s, &err), &err);
-    if (!root || !s) {
-        cJSON_Delete(root);
-        es_store_close(s);
-        return;
-    }
+    cJSON *root;
+    es_store *s;
+    if (!open_json_and_store(json, db, &root, &s)) return;
     CHECK_EQ_INT(es_store_overlapping_instances(s), 1);
     int checked = 0, crowd_checked = 0;
     for (const cJSON *a = cJSON_GetObjectItem(root, "annotations")->child; a; a = a->next) {
@@ -83,20 +86,11 @@ static void fake_results_keep_their_rle_strings(void) {
     const char *json = es_test_shared("data/coco-val2014-100/instances_val2014_fakesegm100_results.json");
     const char *gt = tpath(tmp, "inst.db"), *db = tpath(tmp, "res.db");
     es_error err = {0};
-    es_convert_common c = {0};
-    c.quiet = 1;
-    c.threads = 2;
+    es_convert_common c = {.quiet = 1, .threads = 2};
     CHECK_OK(es_convert_coco_results(json, gt, db, &c, &err), &err);
-    char *text = read_text(json, NULL);
-    cJSON *root = cJSON_Parse(text);
-    free(text);
-    es_store *s = NULL;
-    CHECK_OK(es_store_open(db, ES_OPEN_READ, &s, &err), &err);
-    if (!root || !s) {
-        cJSON_Delete(root);
-        es_store_close(s);
-        return;
-    }
+    cJSON *root;
+    es_store *s;
+    if (!open_json_and_store(json, db, &root, &s)) return;
     CHECK_EQ_INT(es_store_entity_count(s), cJSON_GetArraySize(root));
     /* per image, the k-th result in the file is the entity with source_order k */
     int same = 0, n_all = 0;
@@ -151,9 +145,7 @@ static void entityseg_labels_go_to_the_vocabulary(void) {
     write_text(json, text);
     es_error err = {0};
     es_convert_report rep = {0};
-    es_convert_common c = {0};
-    c.quiet = 1;
-    c.report = &rep;
+    es_convert_common c = {.quiet = 1, .report = &rep};
     CHECK_OK(es_convert_entityseg(json, db, ES_GT_OVERLAP_ERROR, &c, &err), &err);
     CHECK_EQ_INT(rep.entities, 2);
     CHECK_EQ_INT(rep.id_zero, 1); /* annotation id 0: warned (METRICS.md AP 3) */

@@ -25,10 +25,7 @@ static void every_mask_equals_the_pycocotools_rle_string(void) {
     const char *db = tpath(tmp, "panopticapi.db");
     es_error err = {0};
     es_convert_report rep = {0};
-    es_convert_common c = {0};
-    c.threads = 2;
-    c.quiet = 1;
-    c.report = &rep;
+    es_convert_common c = {.threads = 2, .quiet = 1, .report = &rep};
     CHECK_OK(es_convert_coco_panoptic(panopticapi("/panoptic_examples.json"), panopticapi("/panoptic_examples"), db,
                                       ES_CROWD_IGNORE, &c, &err),
              &err);
@@ -38,9 +35,7 @@ static void every_mask_equals_the_pycocotools_rle_string(void) {
     CHECK_EQ_INT(rep.declared_area_differs, 0); /* the README verified every area */
     es_convert_report_free(&rep);
 
-    char *text = read_text(panopticapi("/panoptic_coco_detection_format.json"), NULL);
-    cJSON *det = cJSON_Parse(text);
-    free(text);
+    cJSON *det = es_test_read_json(panopticapi("/panoptic_coco_detection_format.json"));
     CHECK(det != NULL);
     es_store *s = NULL;
     CHECK_OK(es_store_open(db, ES_OPEN_READ, &s, &err), &err);
@@ -113,10 +108,7 @@ static void crowd_drop_leaves_crowd_pixels_unlabeled(void) {
     const char *db = tpath(es_test_tmpdir(), "drop.db");
     es_error err = {0};
     es_convert_report rep = {0};
-    es_convert_common c = {0};
-    c.quiet = 1;
-    c.threads = 1;
-    c.report = &rep;
+    es_convert_common c = {.quiet = 1, .threads = 1, .report = &rep};
     CHECK_OK(es_convert_coco_panoptic(panopticapi("/panoptic_examples.json"), panopticapi("/panoptic_examples"), db,
                                       ES_CROWD_DROP, &c, &err),
              &err);
@@ -134,10 +126,7 @@ static void check_fixture(const char *name, int64_t images, int64_t segments, in
     snprintf(db, sizeof db, "%s/%s.db", es_test_tmpdir(), name);
     es_error err = {0};
     es_convert_report rep = {0};
-    es_convert_common c = {0};
-    c.quiet = 1;
-    c.threads = 2;
-    c.report = &rep;
+    es_convert_common c = {.quiet = 1, .threads = 2, .report = &rep};
     CHECK_OK(es_convert_coco_panoptic(tpath(dir, "gt.json"), tpath(dir, "gt"), db, ES_CROWD_IGNORE, &c, &err), &err);
     CHECK_EQ_INT(rep.images, images);
     CHECK_EQ_INT(rep.entities, segments);
@@ -155,9 +144,7 @@ static void check_fixture(const char *name, int64_t images, int64_t segments, in
     es_convert_report_free(&rep);
 
     /* predictions count equals the JSON's */
-    char *text = read_text(tpath(dir, "pred_instances.json"), NULL);
-    cJSON *res = cJSON_Parse(text);
-    free(text);
+    cJSON *res = es_test_read_json(tpath(dir, "pred_instances.json"));
     es_store *s = NULL;
     CHECK_OK(es_store_open(idb, ES_OPEN_READ, &s, &err), &err);
     if (s && res) {
@@ -183,9 +170,7 @@ static void coco_results_keep_order_and_scores(void) {
     es_error err = {0};
     es_store *s = NULL;
     CHECK_OK(es_store_open(idb, ES_OPEN_READ, &s, &err), &err);
-    char *text = read_text(tpath(dir, "pred_instances.json"), NULL);
-    cJSON *res = cJSON_Parse(text);
-    free(text);
+    cJSON *res = es_test_read_json(tpath(dir, "pred_instances.json"));
     if (!s || !res) {
         es_store_close(s);
         cJSON_Delete(res);

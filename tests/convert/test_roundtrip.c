@@ -114,7 +114,7 @@ static void coco_instances_round_trip_keeps_pycocotools_strings(void) {
     /* results out: the same strings, in the same order, as the detectron2-style input */
     CHECK_OK(es_export(ES_EXPORT_COCO_INSTANCES, tpath(tmp, "pred.db"), tpath(tmp, "out_res.json"), NULL, 0, NULL, &err),
              &err);
-    char *t1 = read_text(tpath(fixture, "pred_instances.json"), NULL), *t2 = read_text(tpath(tmp, "out_res.json"), NULL);
+    char *t1 = es_test_read_file(tpath(fixture, "pred_instances.json"), NULL), *t2 = es_test_read_file(tpath(tmp, "out_res.json"), NULL);
     cJSON *a = cJSON_Parse(t1), *b = cJSON_Parse(t2);
     free(t1);
     free(t2);

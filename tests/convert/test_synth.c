@@ -15,21 +15,11 @@
 #include "entseg/rle.h"
 #include "entseg/store.h"
 #include "es_test.h"
+#include "es_test_io.h"
 #include "synth.h"
 
-static char *path_in_tmp(const char *name) {
-    static char buf[8][4096];
-    static int k = 0;
-    char *p = buf[k++ % 8];
-    snprintf(p, 4096, "%s/%s", es_test_tmpdir(), name);
-    return p;
-}
-
 static int generate(const char *db, es_synth_options o, int threads) {
-    es_convert_common c = {0};
-    c.threads = threads;
-    c.quiet = 1;
-    c.replace = 1;
+    es_convert_common c = {.threads = threads, .quiet = 1, .replace = 1};
     es_error err = {0, ""};
     int rc = es_synth_generate(db, &o, &c, &err);
     if (rc) printf("  es_synth_generate(%s): %s\n", db, err.msg);
@@ -104,7 +94,7 @@ static es_synth_options small_options(void) {
 
 static void same_seed_same_dataset_any_thread_count(void) {
     es_synth_options o = small_options();
-    const char *a = path_in_tmp("det_a.db"), *b = path_in_tmp("det_b.db"), *c = path_in_tmp("det_c.db");
+    const char *a = es_test_tmp_file("det_a.db"), *b = es_test_tmp_file("det_b.db"), *c = es_test_tmp_file("det_c.db");
     CHECK_OK(generate(a, o, 1), (es_error *)NULL);
     CHECK_OK(generate(b, o, 3), (es_error *)NULL);
     o.seed = 43;
@@ -116,8 +106,8 @@ static void same_seed_same_dataset_any_thread_count(void) {
     /* the same call twice over (with --replace) is stable too, and PNG bytes are identical */
     CHECK_OK(generate(b, small_options(), 2), (es_error *)NULL);
     CHECK(dataset_hash(b) == ha);
-    CHECK(file_hash(path_in_tmp("det_a.db.images/synth_000003.png")) ==
-          file_hash(path_in_tmp("det_b.db.images/synth_000003.png")));
+    CHECK(file_hash(es_test_tmp_file("det_a.db.images/synth_000003.png")) ==
+          file_hash(es_test_tmp_file("det_b.db.images/synth_000003.png")));
 }
 
 /* ---- mask analysis on decoded masks ---- */
@@ -218,7 +208,7 @@ static void dataset_has_what_real_data_has(void) {
     o.min_entities = 15;
     o.max_entities = 60;
     o.full_every = 6;
-    const char *db = path_in_tmp("cover.db");
+    const char *db = es_test_tmp_file("cover.db");
     CHECK_OK(generate(db, o, 2), (es_error *)NULL);
     coverage cv = {0};
     analyse(db, &cv);
@@ -254,7 +244,7 @@ static void exactly_250_entities_when_asked(void) {
     o.images = 2;
     o.min_entities = o.max_entities = 250;
     o.no_full = 1;
-    const char *db = path_in_tmp("many.db");
+    const char *db = es_test_tmp_file("many.db");
     CHECK_OK(generate(db, o, 2), (es_error *)NULL);
     es_error err;
     es_store *s = NULL;
@@ -275,7 +265,7 @@ static void switches_remove_features(void) {
     o.no_crowd = o.no_void = o.no_tiny = o.no_full = 1;
     o.min_entities = 3;
     o.max_entities = 12;
-    const char *db = path_in_tmp("plain.db");
+    const char *db = es_test_tmp_file("plain.db");
     CHECK_OK(generate(db, o, 1), (es_error *)NULL);
     coverage cv = {0};
     analyse(db, &cv);
@@ -285,7 +275,7 @@ static void switches_remove_features(void) {
 }
 
 static void image_paths_point_at_pngs_of_the_right_size(void) {
-    const char *db = path_in_tmp("det_a.db");
+    const char *db = es_test_tmp_file("det_a.db");
     es_error err;
     es_store *s = NULL;
     CHECK_OK(es_store_open(db, ES_OPEN_READ, &s, &err), &err);
@@ -296,7 +286,7 @@ static void image_paths_point_at_pngs_of_the_right_size(void) {
     for (size_t i = 0; i < n; i++) {
         CHECK(!strcmp(imgs[i].source, "synth"));
         es_pixels p;
-        CHECK_OK(es_image_read(path_in_tmp(imgs[i].path), 0, &p, &err), &err);
+        CHECK_OK(es_image_read(es_test_tmp_file(imgs[i].path), 0, &p, &err), &err);
         CHECK(p.width == imgs[i].width && p.height == imgs[i].height && p.channels == 3);
         CHECK(p.width >= 96 && p.width <= 200 && p.height >= 64 && p.height <= 160);
         es_pixels_free(&p);
@@ -306,18 +296,12 @@ static void image_paths_point_at_pngs_of_the_right_size(void) {
 }
 
 static void info_json_parses(void) {
-    const char *json = path_in_tmp("info.json");
-    char *argv[] = {"info", path_in_tmp("det_a.db"), "--json", (char *)json, NULL};
+    const char *json = es_test_tmp_file("info.json");
+    char *argv[] = {"info", es_test_tmp_file("det_a.db"), "--json", (char *)json, NULL};
     CHECK_EQ_INT(es_cmd_info(4, argv), 0);
-    FILE *f = fopen(json, "rb");
-    CHECK(f != NULL);
-    if (!f) return;
-    char buf[65536];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    cJSON *j = cJSON_Parse(buf);
+    cJSON *j = es_test_read_json(json);
     CHECK(j != NULL);
+    if (!j) return;
     CHECK_EQ_INT(cJSON_GetObjectItem(j, "images")->valuedouble, 8);
     CHECK(!strcmp(cJSON_GetObjectItem(j, "kind")->valuestring, "ground_truth"));
     CHECK(cJSON_GetObjectItem(j, "entities")->valuedouble > 8);
@@ -328,10 +312,9 @@ static void info_json_parses(void) {
 
 static void predictions_are_plausible_and_deterministic(void) {
     es_synth_pred_options o = {5, 100, 0.4};
-    es_convert_common c = {0};
-    c.quiet = 1, c.replace = 1, c.threads = 2;
+    es_convert_common c = {.quiet = 1, .replace = 1, .threads = 2};
     es_error err;
-    const char *gt = path_in_tmp("det_a.db"), *p1 = path_in_tmp("pred1.db"), *p2 = path_in_tmp("pred2.db");
+    const char *gt = es_test_tmp_file("det_a.db"), *p1 = es_test_tmp_file("pred1.db"), *p2 = es_test_tmp_file("pred2.db");
     CHECK_OK(es_synth_predictions(gt, p1, &o, &c, &err), &err);
     c.threads = 1;
     CHECK_OK(es_synth_predictions(gt, p2, &o, &c, &err), &err);
@@ -362,24 +345,23 @@ static void predictions_are_plausible_and_deterministic(void) {
     CHECK(total > 20);
     CHECK(ties > 0);
     CHECK(overlaps > 0);
-    char *argv[] = {"check", (char *)p1, "--json", path_in_tmp("check_pred.json"), NULL};
+    char *argv[] = {"check", (char *)p1, "--json", es_test_tmp_file("check_pred.json"), NULL};
     CHECK_EQ_INT(es_cmd_check(4, argv), 0);
 }
 
 static void bad_options_are_refused(void) {
     es_synth_options o = small_options();
     o.min_entities = 10, o.max_entities = 5;
-    es_convert_common c = {0};
-    c.quiet = 1;
+    es_convert_common c = {.quiet = 1};
     es_error err;
-    CHECK_EQ_INT(es_synth_generate(path_in_tmp("bad.db"), &o, &c, &err), ES_ERR_INVALID);
+    CHECK_EQ_INT(es_synth_generate(es_test_tmp_file("bad.db"), &o, &c, &err), ES_ERR_INVALID);
     o = small_options();
     o.max_width = 10; /* below min */
-    CHECK_EQ_INT(es_synth_generate(path_in_tmp("bad.db"), &o, &c, &err), ES_ERR_INVALID);
+    CHECK_EQ_INT(es_synth_generate(es_test_tmp_file("bad.db"), &o, &c, &err), ES_ERR_INVALID);
     /* an existing store is not replaced without replace */
     o = small_options();
-    CHECK(es_synth_generate(path_in_tmp("det_a.db"), &o, &c, &err) != ES_OK);
-    char *argv[] = {"synth", "-o", path_in_tmp("bad.db"), "--size", "10x", NULL};
+    CHECK(es_synth_generate(es_test_tmp_file("det_a.db"), &o, &c, &err) != ES_OK);
+    char *argv[] = {"synth", "-o", es_test_tmp_file("bad.db"), "--size", "10x", NULL};
     CHECK_EQ_INT(es_cmd_synth(5, argv), 2);
 }
 

@@ -18,31 +18,13 @@
 
 #include "entseg/image.h"
 #include "entseg/rle.h"
+#include "es_test_io.h"
 #include "eval.h"
 
 typedef struct fx_set {
     es_eval_image *imgs;
     size_t n;
 } fx_set;
-
-static cJSON *fx_read_json(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)len + 1);
-    if (!buf || fread(buf, 1, (size_t)len, f) != (size_t)len) {
-        free(buf);
-        fclose(f);
-        return NULL;
-    }
-    buf[len] = 0;
-    fclose(f);
-    cJSON *j = cJSON_Parse(buf);
-    free(buf);
-    return j;
-}
 
 static es_eval_image *fx_find(fx_set *s, int64_t id) {
     for (size_t i = 0; i < s->n; i++)
@@ -96,7 +78,7 @@ static int fx_isthing(const cJSON *root, int64_t cat) {
 
 /* COCO panoptic ground truth: JSON + PNG folder. Returns 0 on success. */
 static int fx_load_panoptic_gt(const char *json, const char *png_dir, fx_set *s) {
-    cJSON *root = fx_read_json(json);
+    cJSON *root = es_test_read_json(json);
     if (!root) return -1;
     fx_images(s, root);
     es_error err = {0};
@@ -182,7 +164,7 @@ static int fx_segmentation(const cJSON *segm, uint32_t h, uint32_t w, es_rle *ou
 
 /* COCO instances ground truth (declared area, crowd flag, annotation order per image). */
 static int fx_load_instances_gt(const char *json, fx_set *s) {
-    cJSON *root = fx_read_json(json);
+    cJSON *root = es_test_read_json(json);
     if (!root) return -1;
     fx_images(s, root);
     const cJSON *ann;
@@ -208,7 +190,7 @@ static int fx_load_instances_gt(const char *json, fx_set *s) {
 
 /* COCO results (a list). agnostic: every category set to 1. */
 static int fx_load_results(const char *json, fx_set *s, int agnostic) {
-    cJSON *root = fx_read_json(json);
+    cJSON *root = es_test_read_json(json);
     if (!root) return -1;
     const cJSON *r;
     int64_t next_id = 1;

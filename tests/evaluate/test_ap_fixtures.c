@@ -21,7 +21,7 @@ static void check_fixture(const char *name) {
     snprintf(path, sizeof path, "%s/%s/pred_instances.json", dir, name);
     CHECK(fx_load_results(path, &s, 0) == 0);
     snprintf(path, sizeof path, "%s/%s/expected.json", dir, name);
-    cJSON *exp = fx_read_json(path);
+    cJSON *exp = es_test_read_json(path);
     CHECK(exp != NULL);
     if (!exp) return;
 

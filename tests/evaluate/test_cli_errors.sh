@@ -1,17 +1,6 @@
 #!/usr/bin/env bash
 # tests/evaluate/test_cli_errors.sh: entseg-eval's bad-input handling and CLI contract:
 # one clear error line and a non-zero exit for swapped arguments, wrong store kinds,
-# malformed partial results: an error, never a crash
-echo '{"entseg_eval_partial": 1}' > bad1.json
-echo '{"entseg_eval_partial": 1, "cfg": {"metrics": 1, "iou_thrs": [0.5], "max_dets": [1, 10, 100],
-  "dilation_ratio": 0.02, "class_aware": 0, "overlap": 0, "pq_gt_overlapping": 0, "pq": null},
-  "classes": [], "pq_categories": [], "notes": "", "images": [{"id": 1, "coco": [1, 2]}]}' > bad2.json
-printf '{"entseg_eval_partial": 1, "cfg": {' > bad3.json
-expect_error 1 "bad1.json: " -- "$ev" merge bad1.json --quiet
-expect_error 1 "malformed" -- "$ev" merge bad2.json --quiet
-expect_error 1 "not a partial result" -- "$ev" merge bad3.json --quiet
-expect_error 1 "cannot open" -- "$ev" merge nothere.json --quiet
-
 # prediction images missing from the ground truth, image sizes that disagree, overlapping
 # predictions under --overlap error, bad options (exit 2); a warning with the count for
 # ground-truth images without predictions; --json - on stdout; --coco-summary lines;

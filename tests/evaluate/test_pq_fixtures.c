@@ -8,7 +8,6 @@
  * es_eval_image, keeping segments_info order as source order and the declared areas.
  */
 #include <math.h>
-#include <png.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,54 +17,8 @@
 #include <cjson/cJSON.h>
 
 #include "es_test.h"
+#include "es_test_io.h"
 #include "pq.h"
-
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
-        free(s);
-        s = NULL;
-    }
-    if (s) s[n] = '\0';
-    fclose(f);
-    return s;
-}
-
-static cJSON *read_json(const char *path) {
-    char *s = read_text(path);
-    if (!s) return NULL;
-    cJSON *j = cJSON_Parse(s);
-    free(s);
-    return j;
-}
-
-/* PNG -> panoptic ids (R + 256 G + 65536 B), row-major. */
-static uint32_t *read_ids(const char *path, uint32_t *h, uint32_t *w) {
-    png_image im;
-    memset(&im, 0, sizeof im);
-    im.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_file(&im, path)) return NULL;
-    im.format = PNG_FORMAT_RGB;
-    uint8_t *rgb = malloc(PNG_IMAGE_SIZE(im));
-    if (!rgb || !png_image_finish_read(&im, NULL, rgb, 0, NULL)) {
-        free(rgb);
-        png_image_free(&im);
-        return NULL;
-    }
-    *h = im.height;
-    *w = im.width;
-    size_t n = (size_t)im.height * im.width;
-    uint32_t *ids = malloc(n * sizeof *ids);
-    for (size_t i = 0; i < n; i++)
-        ids[i] = rgb[3 * i] + 256u * rgb[3 * i + 1] + 65536u * rgb[3 * i + 2];
-    free(rgb);
-    return ids;
-}
 
 /* One RLE per wanted id (ids[k]), built in one column-major pass over the label map. */
 typedef struct rle_build {
@@ -158,9 +111,9 @@ static int load_fixture(const char *dir, int reverse, fixture *f) {
     char path[4096];
     memset(f, 0, sizeof *f);
     snprintf(path, sizeof path, "%s/gt.json", dir);
-    cJSON *gt = read_json(path);
+    cJSON *gt = es_test_read_json(path);
     snprintf(path, sizeof path, "%s/pred_panoptic.json", dir);
-    cJSON *pred = read_json(path);
+    cJSON *pred = es_test_read_json(path);
     if (!gt || !pred) {
         printf("  cannot read %s/gt.json or pred_panoptic.json\n", dir);
         return -1;
@@ -197,10 +150,10 @@ static int load_fixture(const char *dir, int reverse, fixture *f) {
         img->name = name;
         uint32_t h, w, ph, pw;
         snprintf(path, sizeof path, "%s/gt/%s", dir, file);
-        uint32_t *gids = read_ids(path, &h, &w);
+        uint32_t *gids = es_test_read_panoptic_png(path, &h, &w);
         snprintf(path, sizeof path, "%s/pred_panoptic/%s", dir,
                  cJSON_GetObjectItem(pa, "file_name")->valuestring);
-        uint32_t *pids = read_ids(path, &ph, &pw);
+        uint32_t *pids = es_test_read_panoptic_png(path, &ph, &pw);
         if (!gids || !pids || ph != h || pw != w) {
             printf("  cannot read the PNGs of image %lld\n", (long long)image_id);
             return -1;
@@ -354,7 +307,7 @@ static void check_case(const char *name) {
     snprintf(dir + strlen(dir), sizeof dir - strlen(dir), "/%s", name);
     char path[4200];
     snprintf(path, sizeof path, "%s/expected.json", dir);
-    cJSON *exp = read_json(path);
+    cJSON *exp = es_test_read_json(path);
     CHECK(exp != NULL);
     if (!exp) return;
     CHECK(fabs(num(exp, "dilation_ratio") - 0.02) == 0);

@@ -343,24 +343,39 @@ static void expect_truncations_fail(const char *full, const char *cut_name) {
     }
 }
 
-static void truncated_files_give_format_errors(void) {
+/* A w x h pattern image written as <src>.png, <src>.tif, tiled <src>.tif (tile x tile) and
+ * <src>.jpg, each handed to check(file, name) right after it is written, the names
+ * <out>.png, <out>.tif, <out>_tiled.tif and <out>.jpg for its output. */
+static void on_every_format(uint32_t w, uint32_t h, uint32_t tile, const char *src, const char *out,
+                            void (*check)(const char *file, const char *name)) {
     es_error err;
     es_pixels p;
-    CHECK_OK(es_pixels_alloc(&p, 200, 150, 3, 1, &err), &err);
+    CHECK_OK(es_pixels_alloc(&p, w, h, 3, 1, &err), &err);
     fill_pattern(&p);
-    char full[4096];
-    snprintf(full, sizeof full, "%s", tmp_path("full.png"));
+    char full[4096], name[256];
+    snprintf(name, sizeof name, "%s.png", src);
+    snprintf(full, sizeof full, "%s", tmp_path(name));
     CHECK_OK(es_png_write(full, &p, &err), &err);
-    expect_truncations_fail(full, "cut.png");
-    snprintf(full, sizeof full, "%s", tmp_path("full.tif"));
+    snprintf(name, sizeof name, "%s.png", out);
+    check(full, name);
+    snprintf(name, sizeof name, "%s.tif", src);
+    snprintf(full, sizeof full, "%s", tmp_path(name));
     CHECK_OK(es_tiff_write(full, &p, &err), &err);
-    expect_truncations_fail(full, "cut.tif");
-    CHECK_OK(es_tiff_write_tiled(full, &p, 64, &err), &err);
-    expect_truncations_fail(full, "cuttiled.tif");
-    snprintf(full, sizeof full, "%s", tmp_path("full.jpg"));
+    snprintf(name, sizeof name, "%s.tif", out);
+    check(full, name);
+    CHECK_OK(es_tiff_write_tiled(full, &p, tile, &err), &err);
+    snprintf(name, sizeof name, "%s_tiled.tif", out);
+    check(full, name);
+    snprintf(name, sizeof name, "%s.jpg", src);
+    snprintf(full, sizeof full, "%s", tmp_path(name));
     write_jpeg(full, 0);
-    expect_truncations_fail(full, "cut.jpg");
+    snprintf(name, sizeof name, "%s.jpg", out);
+    check(full, name);
     es_pixels_free(&p);
+}
+
+static void truncated_files_give_format_errors(void) {
+    on_every_format(200, 150, 64, "full", "cut", expect_truncations_fail);
 }
 
 /* Flips a few random bytes of a valid file many times: every read either succeeds or
@@ -401,25 +416,7 @@ static void fuzz_reader(const char *full, const char *name) {
     free(buf);
 }
 
-static void damaged_files_never_crash(void) {
-    es_error err;
-    es_pixels p;
-    CHECK_OK(es_pixels_alloc(&p, 64, 48, 3, 1, &err), &err);
-    fill_pattern(&p);
-    char full[4096];
-    snprintf(full, sizeof full, "%s", tmp_path("fuzz_src.png"));
-    CHECK_OK(es_png_write(full, &p, &err), &err);
-    fuzz_reader(full, "fuzz.png");
-    snprintf(full, sizeof full, "%s", tmp_path("fuzz_src.tif"));
-    CHECK_OK(es_tiff_write(full, &p, &err), &err);
-    fuzz_reader(full, "fuzz.tif");
-    CHECK_OK(es_tiff_write_tiled(full, &p, 16, &err), &err);
-    fuzz_reader(full, "fuzz_tiled.tif");
-    snprintf(full, sizeof full, "%s", tmp_path("fuzz_src.jpg"));
-    write_jpeg(full, 0);
-    fuzz_reader(full, "fuzz.jpg");
-    es_pixels_free(&p);
-}
+static void damaged_files_never_crash(void) { on_every_format(64, 48, 16, "fuzz_src", "fuzz", fuzz_reader); }
 
 static void corrupt_png_data_is_an_error(void) {
     es_error err;

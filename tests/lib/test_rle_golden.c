@@ -8,63 +8,17 @@
  * - the instance polygons of coco-val2014-100 rasterise to masks whose areas are close to
  *   the annotations' (shoelace) areas, and the crowd regions' uncompressed counts load.
  */
-#include <png.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
 
 #include "es_test.h"
+#include "es_test_io.h"
 #include "entseg/rle.h"
 
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
-        free(s);
-        s = NULL;
-    }
-    if (s) s[n] = 0;
-    fclose(f);
-    return s;
-}
-
-static cJSON *read_json(const char *path) {
-    char *s = read_text(path);
-    cJSON *j = s ? cJSON_Parse(s) : NULL;
-    free(s);
-    return j;
-}
-
-/* A COCO panoptic PNG as ids R + 256 G + 65536 B (libpng's simplified API). */
-static uint32_t *read_panoptic_png(const char *path, uint32_t *h, uint32_t *w) {
-    png_image img;
-    memset(&img, 0, sizeof img);
-    img.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_file(&img, path)) return NULL;
-    img.format = PNG_FORMAT_RGB;
-    uint8_t *rgb = malloc(PNG_IMAGE_SIZE(img));
-    if (!rgb || !png_image_finish_read(&img, NULL, rgb, 0, NULL)) {
-        free(rgb);
-        png_image_free(&img);
-        return NULL;
-    }
-    *h = img.height;
-    *w = img.width;
-    size_t n = (size_t)img.height * img.width;
-    uint32_t *ids = malloc(sizeof *ids * n);
-    for (size_t i = 0; i < n; i++)
-        ids[i] = rgb[3 * i] + 256u * rgb[3 * i + 1] + 65536u * rgb[3 * i + 2];
-    free(rgb);
-    return ids;
-}
-
 static void panoptic_segments_encode_to_the_pycocotools_strings(void) {
-    cJSON *pan = read_json(es_test_shared("data/coco-panopticapi/sample_data/panoptic_examples.json"));
-    cJSON *det = read_json(es_test_shared("data/coco-panopticapi/sample_data/panoptic_coco_detection_format.json"));
+    cJSON *pan = es_test_read_json(es_test_shared("data/coco-panopticapi/sample_data/panoptic_examples.json"));
+    cJSON *det = es_test_read_json(es_test_shared("data/coco-panopticapi/sample_data/panoptic_coco_detection_format.json"));
     CHECK(pan && det);
     if (!pan || !det) return;
     /* The detection file lists the same 50 segments in the panoptic file's order. */
@@ -78,7 +32,7 @@ static void panoptic_segments_encode_to_the_pycocotools_strings(void) {
                  es_test_shared("data/coco-panopticapi/sample_data/panoptic_examples"),
                  cJSON_GetObjectItem(ann, "file_name")->valuestring);
         uint32_t h = 0, w = 0;
-        uint32_t *ids = read_panoptic_png(path, &h, &w);
+        uint32_t *ids = es_test_read_panoptic_png(path, &h, &w);
         CHECK_MSG(ids != NULL, "cannot read %s", path);
         if (!ids) continue;
         es_label_rles all = {0};
@@ -142,7 +96,7 @@ static void panoptic_segments_encode_to_the_pycocotools_strings(void) {
 
 /* Parses every {size, counts-string} of a COCO results list and prints it back. */
 static int strings_round_trip(const char *rel) {
-    cJSON *res = read_json(es_test_shared(rel));
+    cJSON *res = es_test_read_json(es_test_shared(rel));
     CHECK_MSG(res != NULL, "cannot read %s", rel);
     if (!res) return 0;
     es_error err = {0};
@@ -195,7 +149,7 @@ static void polygon_measures(const double *xy, size_t k, double *area, double *p
 }
 
 static void coco_polygons_rasterise_to_about_their_area(void) {
-    cJSON *inst = read_json(es_test_shared("data/coco-val2014-100/instances_val2014_100.json"));
+    cJSON *inst = es_test_read_json(es_test_shared("data/coco-val2014-100/instances_val2014_100.json"));
     CHECK(inst != NULL);
     if (!inst) return;
     /* image id -> size */

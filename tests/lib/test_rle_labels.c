@@ -111,21 +111,23 @@ static void make_map(uint32_t *map, uint32_t h, uint32_t w, map_kind kind) {
     }
 }
 
+/* check_map on a fresh h x w map of one kind, named "<prefix>kind K" in failures. */
+static void check_map_kind(uint32_t h, uint32_t w, int kind, const char *prefix) {
+    uint32_t *map = malloc(sizeof *map * h * w);
+    make_map(map, h, w, (map_kind)kind);
+    char what[32];
+    snprintf(what, sizeof what, "%skind %d", prefix, kind);
+    check_map(map, h, w, what);
+    free(map);
+}
+
 static void every_id_equals_its_own_binary_encoding(void) {
     static const uint32_t sizes[][2] = {{1, 1}, {1, 40}, {40, 1}, {2, 3},   {16, 16}, {15, 17},
                                         {33, 31}, {48, 64}, {7, 100}, {100, 7}, {61, 47},
                                         {32, 9}, {64, 23}, {65, 16}, {97, 50}};
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
         for (int kind = 0; kind < MAP_N; kind++)
-            for (int rep = 0; rep < 4; rep++) {
-                uint32_t h = sizes[s][0], w = sizes[s][1];
-                uint32_t *map = malloc(sizeof *map * h * w);
-                make_map(map, h, w, (map_kind)kind);
-                char what[32];
-                snprintf(what, sizeof what, "kind %d", kind);
-                check_map(map, h, w, what);
-                free(map);
-            }
+            for (int rep = 0; rep < 4; rep++) check_map_kind(sizes[s][0], sizes[s][1], kind, "");
 }
 
 /* Maps from 2048 columns on take the row-by-row bitmap path (rle_encode_labels.c). */
@@ -136,12 +138,7 @@ static void wide_maps_equal_their_binary_encodings(void) {
             uint32_t h = sizes[s][0], w = sizes[s][1];
             /* the per-id check is O(ids * pixels): all-distinct noise only on small maps */
             if (kind == MAP_NOISE_MANY && (size_t)h * w > 10000) continue;
-            uint32_t *map = malloc(sizeof *map * h * w);
-            make_map(map, h, w, (map_kind)kind);
-            char what[32];
-            snprintf(what, sizeof what, "wide kind %d", kind);
-            check_map(map, h, w, what);
-            free(map);
+            check_map_kind(h, w, kind, "wide ");
         }
 }
 

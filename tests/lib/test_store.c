@@ -85,6 +85,29 @@ static int same_rle(const es_rle *a, const es_rle *b) {
            (a->m == 0 || !memcmp(a->cnts, b->cnts, a->m * sizeof *a->cnts));
 }
 
+/* Adds image `name` (h x w, no source) with the entities_of its label map. */
+static void add_map_image(es_store *s, char *name, const uint32_t *ids, uint32_t h, uint32_t w, es_error *err) {
+    size_t n;
+    es_entity *ents = entities_of(ids, h, w, &n);
+    es_image img = {0, name, w, h, NULL, NULL, NULL, ES_NONE};
+    CHECK_OK(es_store_add_image(s, &img, err), err);
+    CHECK_OK(es_store_add_entities(s, img.id, ents, n, err), err);
+    free_ents(ents, n);
+}
+
+/* Image image_id reads back with exactly the masks of entities_of(ids), in source order. */
+static void check_map_reads_back(es_store *s, int64_t image_id, const uint32_t *ids, uint32_t h, uint32_t w,
+                                 es_error *err) {
+    size_t n_expected, n;
+    es_entity *expected = entities_of(ids, h, w, &n_expected), *ents;
+    CHECK_OK(es_store_read_entities(s, image_id, &ents, &n, err), err);
+    CHECK_EQ_INT(n, n_expected);
+    for (size_t k = 0; k < n && n == n_expected; k++)
+        CHECK(same_rle(&ents[k].mask, &expected[n - 1 - k].mask)); /* source_order was reversed */
+    es_entities_free(ents, n);
+    free_ents(expected, n_expected);
+}
+
 static uint64_t pixel_count(const uint32_t *ids, size_t n, uint32_t id) {
     uint64_t c = 0;
     for (size_t i = 0; i < n; i++) c += ids[i] == id;
@@ -714,14 +737,9 @@ static void test_large_store_trains_a_dictionary(void) {
     for (int i = 0; i < IMAGES; i++) {
         uint32_t *ids = make_label_map(H, W, 3 + (uint32_t)(i % 4));
         for (int k = 0; k < i % 7; k++) ids[(size_t)(k * 3 % H) * W + (size_t)(i + k) % 20] = 9;
-        size_t n;
-        es_entity *ents = entities_of(ids, H, W, &n);
         char name[32];
         snprintf(name, sizeof name, "d%d", i);
-        es_image img = {0, name, W, H, NULL, NULL, NULL, ES_NONE};
-        CHECK_OK(es_store_add_image(s, &img, &err), &err);
-        CHECK_OK(es_store_add_entities(s, img.id, ents, n, &err), &err);
-        free_ents(ents, n);
+        add_map_image(s, name, ids, H, W, &err);
         free(ids);
     }
     CHECK_OK(es_store_finish(s, &err), &err);
@@ -747,14 +765,7 @@ static void test_large_store_trains_a_dictionary(void) {
     for (int i = 0; i < IMAGES; i += 97) {
         uint32_t *ids = make_label_map(H, W, 3 + (uint32_t)(i % 4));
         for (int k = 0; k < i % 7; k++) ids[(size_t)(k * 3 % H) * W + (size_t)(i + k) % 20] = 9;
-        size_t n_expected, n;
-        es_entity *expected = entities_of(ids, H, W, &n_expected), *ents;
-        CHECK_OK(es_store_read_entities(s, i + 1, &ents, &n, &err), &err);
-        CHECK_EQ_INT(n, n_expected);
-        for (size_t k = 0; k < n && n == n_expected; k++)
-            CHECK(same_rle(&ents[k].mask, &expected[n - 1 - k].mask));
-        es_entities_free(ents, n);
-        free_ents(expected, n_expected);
+        check_map_reads_back(s, i + 1, ids, H, W, &err);
         free(ids);
     }
     es_store_close(s);
@@ -774,14 +785,9 @@ static void test_dictionary_survives_savepoint_rollback(void) {
         if (round == 0) CHECK_OK(es_store_begin(s, &err), &err);
         for (int i = 0; i < 700; i++) {
             uint32_t *ids = make_label_map(H, W, 3 + (uint32_t)(i % 4));
-            size_t n;
-            es_entity *ents = entities_of(ids, H, W, &n);
             char name[32];
             snprintf(name, sizeof name, "r%d_%d", round, i);
-            es_image img = {0, name, W, H, NULL, NULL, NULL, ES_NONE};
-            CHECK_OK(es_store_add_image(s, &img, &err), &err);
-            CHECK_OK(es_store_add_entities(s, img.id, ents, n, &err), &err);
-            free_ents(ents, n);
+            add_map_image(s, name, ids, H, W, &err);
             free(ids);
         }
         if (round == 0) es_store_rollback(s);
@@ -795,14 +801,7 @@ static void test_dictionary_survives_savepoint_rollback(void) {
     CHECK_EQ_INT(log.images, 700);
     for (int i = 0; i < 700; i += 101) {
         uint32_t *ids = make_label_map(H, W, 3 + (uint32_t)(i % 4));
-        size_t n_expected, n;
-        es_entity *expected = entities_of(ids, H, W, &n_expected), *ents;
-        CHECK_OK(es_store_read_entities(s, i + 1, &ents, &n, &err), &err);
-        CHECK_EQ_INT(n, n_expected);
-        for (size_t k = 0; k < n && n == n_expected; k++)
-            CHECK(same_rle(&ents[k].mask, &expected[n - 1 - k].mask));
-        es_entities_free(ents, n);
-        free_ents(expected, n_expected);
+        check_map_reads_back(s, i + 1, ids, H, W, &err);
         free(ids);
     }
     es_store_close(s);
