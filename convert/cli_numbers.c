@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int es_cli_u64(const char *cmd, const char *opt, const char *s, uint64_t *out) {
+int es_convert_arg_u64(const char *cmd, const char *opt, const char *s, uint64_t *out) {
     char *end;
     errno = 0;
     if (!s || !*s || *s == '-') goto bad;
@@ -22,9 +22,9 @@ bad:
     return 0;
 }
 
-int es_cli_u32(const char *cmd, const char *opt, const char *s, uint32_t lo, uint32_t hi, uint32_t *out) {
+int es_convert_arg_u32(const char *cmd, const char *opt, const char *s, uint32_t lo, uint32_t hi, uint32_t *out) {
     uint64_t v;
-    if (!es_cli_u64(cmd, opt, s, &v)) return 0;
+    if (!es_convert_arg_u64(cmd, opt, s, &v)) return 0;
     if (v < lo || v > hi) {
         fprintf(stderr, "entseg-convert %s: %s: %s is out of range [%u, %u]\n", cmd, opt, s, lo, hi);
         return 0;
@@ -33,7 +33,7 @@ int es_cli_u32(const char *cmd, const char *opt, const char *s, uint32_t lo, uin
     return 1;
 }
 
-int es_cli_int(const char *cmd, const char *opt, const char *s, int lo, int hi, int *out) {
+int es_convert_arg_int(const char *cmd, const char *opt, const char *s, int lo, int hi, int *out) {
     int64_t v;
     if (es_cli_parse_int(s, lo, hi, &v)) {
         *out = (int)v;
@@ -43,7 +43,7 @@ int es_cli_int(const char *cmd, const char *opt, const char *s, int lo, int hi, 
     return 0;
 }
 
-int es_cli_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out) {
+int es_convert_arg_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out) {
     char *end;
     errno = 0;
     double v = s ? strtod(s, &end) : 0;
@@ -69,7 +69,7 @@ static int parse_wh(const char *s, const char *stop, uint32_t *w, uint32_t *h) {
     return 1;
 }
 
-int es_cli_size_range(const char *cmd, const char *opt, const char *s, uint32_t *w0, uint32_t *h0,
+int es_convert_arg_size_range(const char *cmd, const char *opt, const char *s, uint32_t *w0, uint32_t *h0,
                       uint32_t *w1, uint32_t *h1) {
     const char *dash = s ? strchr(s, '-') : NULL;
     int ok;

@@ -306,19 +306,19 @@ int es_cmd_synth(int argc, char **argv) {
     int rc = es_cli_parse(argc, argv, opts, synth_usage, &common, NULL, 0, NULL);
     if (rc >= 0) return rc;
     if (!es_cli_require(cmd, out, "-o OUT.db")) return 2;
-    if (images && !es_cli_u32(cmd, "--images", images, 0, 100000000, &o.images)) return 2;
-    if (size && !es_cli_size_range(cmd, "--size", size, &o.min_width, &o.min_height, &o.max_width, &o.max_height))
+    if (images && !es_convert_arg_u32(cmd, "--images", images, 0, 100000000, &o.images)) return 2;
+    if (size && !es_convert_arg_size_range(cmd, "--size", size, &o.min_width, &o.min_height, &o.max_width, &o.max_height))
         return 2;
-    if (seed && !es_cli_u64(cmd, "--seed", seed, &o.seed)) return 2;
-    if (kmin && !es_cli_u32(cmd, "--min-entities", kmin, 1, 1000000, &o.min_entities)) return 2;
-    if (kmax && !es_cli_u32(cmd, "--max-entities", kmax, 1, 1000000, &o.max_entities)) return 2;
+    if (seed && !es_convert_arg_u64(cmd, "--seed", seed, &o.seed)) return 2;
+    if (kmin && !es_convert_arg_u32(cmd, "--min-entities", kmin, 1, 1000000, &o.min_entities)) return 2;
+    if (kmax && !es_convert_arg_u32(cmd, "--max-entities", kmax, 1, 1000000, &o.max_entities)) return 2;
     if (kmin && !kmax && o.max_entities < o.min_entities) o.max_entities = o.min_entities;
     if (o.min_entities > o.max_entities) {
         es_cli_error(cmd, "--min-entities is larger than --max-entities");
         return 2;
     }
-    if (full_every && !es_cli_u32(cmd, "--full-every", full_every, 1, 100000000, &o.full_every)) return 2;
-    if (png_level && !es_cli_int(cmd, "--png-level", png_level, 1, 9, &o.png_level)) return 2;
+    if (full_every && !es_convert_arg_u32(cmd, "--full-every", full_every, 1, 100000000, &o.full_every)) return 2;
+    if (png_level && !es_convert_arg_int(cmd, "--png-level", png_level, 1, 9, &o.png_level)) return 2;
     if (split) o.split = split;
     if (prefix) o.name_prefix = prefix;
     common.report = &report;

@@ -339,9 +339,9 @@ int es_cmd_synth_pred(int argc, char **argv) {
     int rc = es_cli_parse(argc, argv, opts, pred_usage, &common, NULL, 0, NULL);
     if (rc >= 0) return rc;
     if (!es_cli_require(cmd, gt, "--gt GT.db") || !es_cli_require(cmd, out, "-o PRED.db")) return 2;
-    if (seed && !es_cli_u64(cmd, "--seed", seed, &o.seed)) return 2;
-    if (per && !es_cli_u32(cmd, "--per-image", per, 1, 1000000, &o.per_image)) return 2;
-    if (noise && !es_cli_double(cmd, "--noise", noise, 0, 1, &o.noise)) return 2;
+    if (seed && !es_convert_arg_u64(cmd, "--seed", seed, &o.seed)) return 2;
+    if (per && !es_convert_arg_u32(cmd, "--per-image", per, 1, 1000000, &o.per_image)) return 2;
+    if (noise && !es_convert_arg_double(cmd, "--noise", noise, 0, 1, &o.noise)) return 2;
     common.report = &report;
     es_error err = {0, ""};
     rc = es_synth_predictions(gt, out, &o, &common, &err);

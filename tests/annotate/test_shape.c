@@ -60,9 +60,9 @@ static void test_pixel_at_image_corner(void) {
 }
 
 static void test_l_shape_by_hand(void) {
-    /* X..
-     * X..
-     * XXX   area 5; hull of the squares: (0,0) (1,0) (3,2) (3,3) (0,3), area 7 */
+    /* #..
+     * #..
+     * ###   area 5; hull of the squares: (0,0) (1,0) (3,2) (3,3) (0,3), area 7 */
     clear();
     set(0, 0), set(0, 1), set(0, 2), set(1, 2), set(2, 2);
     es_shape_stats st = shape();
@@ -74,10 +74,10 @@ static void test_l_shape_by_hand(void) {
 }
 
 static void test_thick_l_shape_by_hand(void) {
-    /* XX..
-     * XX..
-     * XXXX
-     * XXXX   area 12; squares' hull (0,0) (2,0) (4,2) (4,4) (0,4): 16 - 2 = 14.
+    /* ##..
+     * ##..
+     * ####
+     * ####   area 12; squares' hull (0,0) (2,0) (4,2) (4,4) (0,4): 16 - 2 = 14.
      * Border through centres (x, y): (0,0) (1,0) (1,1) then diagonal to (2,2) (the empty
      * (2,1) is cut), (3,2) (3,3), back along y = 3 to (0,3), up to (0,0):
      * 1 + 1 + sqrt2 + 1 + 1 + 3 + 3 = 10 + sqrt2. */
