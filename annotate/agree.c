@@ -8,6 +8,7 @@
 #include "entseg/store.h"
 #include "file_util.h"
 #include "match.h"
+#include "vocab.h"
 #ifdef ENTSEG_HAVE_EVAL
 #include "eval.h"
 #endif
@@ -17,12 +18,6 @@ typedef struct name_table {
     es_label *labels;
     size_t n;
 } name_table;
-
-static const char *label_name(const name_table *t, int64_t id) {
-    for (size_t i = 0; id != ES_NONE && i < t->n; i++)
-        if (t->labels[i].id == id) return t->labels[i].name;
-    return NULL;
-}
 
 /* The non-crowd entities of ents, compacted to the front; returns their count. */
 static size_t drop_crowd(es_entity *ents, size_t n, es_rle *masks) {
@@ -60,10 +55,10 @@ static int compare_image(es_store *a, es_store *b, const es_image *img, int64_t 
             if (am[i] < 0) continue;
             out->matched++;
             *iou_sum += iou[i];
-            const char *la = label_name(na, ea[i].label_id);
+            const char *la = es_label_name_of(na->labels, na->n, ea[i].label_id);
             if (!la) continue;
             out->labelled_pairs++;
-            const char *lb = label_name(nb, eb[am[i]].label_id);
+            const char *lb = es_label_name_of(nb->labels, nb->n, eb[am[i]].label_id);
             if (lb && !strcmp(la, lb)) out->correct++;
         }
     }

@@ -8,24 +8,25 @@
 #include "commands.h"
 #include "history.h"
 
+static const char HISTORY_USAGE[] = "usage: entseg-annotate history DB [--limit N]   edits, newest first\n";
+static const char UNDO_USAGE[] = "usage: entseg-annotate undo DB   undo the newest edit not yet undone\n";
+
 int es_cmd_history(int argc, char **argv) {
     const char *db = NULL;
     int64_t limit = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            puts("usage: entseg-annotate history DB [--limit N]   edits, newest first");
-            return 0;
-        } else if (!strcmp(argv[i], "--limit")) {
+        const char *a = argv[i];
+        if (es_cli_help(a, HISTORY_USAGE)) return 0;
+        if (!strcmp(a, "--limit")) {
             if (es_cli_int_value("history", argc, argv, &i, 0, INT64_MAX, &limit)) return 2;
-        } else if (!db && argv[i][0] != '-') {
-            db = argv[i];
+        } else if (!es_cli_is_option(a) && !db) {
+            db = a;
         } else {
-            fprintf(stderr, "entseg-annotate history: unexpected argument '%s'\n", argv[i]);
-            return 2;
+            return es_cli_reject("history", a);
         }
     }
     if (!db) {
-        fputs("usage: entseg-annotate history DB [--limit N]\n", stderr);
+        fputs("entseg-annotate history: needs a store: history DB (entseg-annotate history --help)\n", stderr);
         return 2;
     }
     es_error err = {0};
@@ -38,10 +39,7 @@ int es_cmd_history(int argc, char **argv) {
 }
 
 int es_cmd_undo(int argc, char **argv) {
-    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        puts("usage: entseg-annotate undo DB   undo the newest edit not yet undone");
-        return 0;
-    }
+    if (argc == 2 && es_cli_help(argv[1], UNDO_USAGE)) return 0;
     if (argc != 2) {
         fputs("usage: entseg-annotate undo DB\n", stderr);
         return 2;

@@ -33,10 +33,7 @@ static int list(es_store *s, es_error *err) {
 }
 
 int es_cmd_vocab(int argc, char **argv) {
-    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        fputs(USAGE, stdout);
-        return 0;
-    }
+    if (argc >= 2 && es_cli_help(argv[1], USAGE)) return 0;
     if (argc < 2) {
         fputs("entseg-annotate vocab: wrong arguments (entseg-annotate vocab --help)\n", stderr);
         return 2;

@@ -106,42 +106,40 @@ static int same_rle(const es_rle *a, const es_rle *b) {
     return a->m == b->m && (a->m == 0 || !memcmp(a->cnts, b->cnts, a->m * sizeof *a->cnts));
 }
 
-/* Writes every changed entity back. */
+/* Writes every changed entity back. One pass over the owner map encodes every entity's new
+ * mask (value k + 1 -> mask[k], NULL when it has no pixels left). */
 static int state_save(image_state *st, es_edit_result *res, es_error *err) {
-    size_t h = st->img.height, w = st->img.width, total = st->n + st->n_fresh;
-    uint8_t *mask = malloc(h * w);
-    if (!mask) return es_error_set(err, ES_ERR_NOMEM, "out of memory");
+    size_t total = st->n + st->n_fresh;
+    es_label_rles enc;
+    ES_CHECK(es_rle_encode_labels(&enc, st->owner, st->img.height, st->img.width, err));
+    const es_rle **mask = calloc(total ? total : 1, sizeof *mask);
+    if (!mask) {
+        es_label_rles_free(&enc);
+        return es_error_set(err, ES_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < enc.n; i++) mask[enc.ids[i] - 1] = &enc.rles[i];
     int rc = ES_OK;
     /* deletions first, then updates, then inserts: no transient overlap in between */
-    for (int pass = 0; pass < 3 && !rc; pass++) {
-        for (size_t k = 0; k < total && !rc; k++) {
-            if (k < st->n && st->ents[k].is_crowd) continue;
-            if ((pass == 2) != (k >= st->n)) continue;
-            uint64_t area = 0;
-            for (size_t p = 0; p < h * w; p++) area += (mask[p] = st->owner[p] == k + 1);
-            if (k < st->n) {
-                if (pass == 0 && area == 0) {
-                    rc = es_store_delete_entity(st->s, st->ents[k].id, err);
-                    res->n_deleted++;
-                } else if (pass == 1 && area > 0) {
-                    es_rle r = ES_RLE_EMPTY;
-                    rc = es_rle_encode(&r, mask, (uint32_t)h, (uint32_t)w, err);
-                    if (!rc && !same_rle(&r, &st->ents[k].mask)) {
-                        rc = es_store_update_entity_mask(st->s, st->ents[k].id, &r, err);
-                        res->n_changed++;
-                    }
-                    es_rle_free(&r);
-                }
-            } else if (area > 0) {
-                es_entity *e = &st->fresh[k - st->n];
-                rc = es_rle_encode(&e->mask, mask, (uint32_t)h, (uint32_t)w, err);
-                if (!rc) rc = es_store_insert_entity(st->s, st->img.id, e, err);
-                es_rle_free(&e->mask);
-                if (!rc && res->n_new++ == 0) res->first_new_id = e->id;
-            }
+    for (size_t k = 0; k < st->n && !rc; k++)
+        if (!st->ents[k].is_crowd && !mask[k]) {
+            rc = es_store_delete_entity(st->s, st->ents[k].id, err);
+            res->n_deleted++;
         }
+    for (size_t k = 0; k < st->n && !rc; k++)
+        if (mask[k] && !same_rle(mask[k], &st->ents[k].mask)) {
+            rc = es_store_update_entity_mask(st->s, st->ents[k].id, mask[k], err);
+            res->n_changed++;
+        }
+    for (size_t j = 0; j < st->n_fresh && !rc; j++) {
+        if (!mask[st->n + j]) continue;
+        es_entity *e = &st->fresh[j];
+        e->mask = *mask[st->n + j]; /* borrowed: the store encodes a copy */
+        rc = es_store_insert_entity(st->s, st->img.id, e, err);
+        e->mask = ES_RLE_EMPTY;
+        if (!rc && res->n_new++ == 0) res->first_new_id = e->id;
     }
     free(mask);
+    es_label_rles_free(&enc);
     if (!rc) rc = es_store_check_image_overlap(st->s, st->img.id, err);
     return rc;
 }
@@ -166,15 +164,6 @@ static int run_edit(es_store *s, int64_t image_id, const char *command, edit_bod
     state_free(&st);
     if (!rc) res->history_id = hid;
     return rc;
-}
-
-/* The image an entity belongs to (ES_ERR_INVALID for an unknown id). */
-static int image_of(es_store *s, int64_t entity_id, int64_t *image_id, es_error *err) {
-    es_entity e;
-    ES_CHECK(es_store_get_entity(s, entity_id, &e, err));
-    es_rle_free(&e.mask);
-    *image_id = e.image_id;
-    return ES_OK;
 }
 
 /* ---- merge ---- */
@@ -210,8 +199,8 @@ static int merge_body(image_state *st, const void *arg_, es_edit_result *res, es
 int es_edit_merge(es_store *s, const int64_t *ids, size_t n, const char *command, es_edit_result *res,
                   es_error *err) {
     if (n < 2) return es_error_set(err, ES_ERR_INVALID, "merge needs at least two entities");
-    int64_t image_id;
-    ES_CHECK(image_of(s, ids[0], &image_id, err));
+    int64_t image_id = ES_NONE;
+    ES_CHECK(es_store_entity_image(s, ids[0], &image_id, err));
     ids_arg a = {ids, n};
     return run_edit(s, image_id, command, merge_body, &a, res, err);
 }
@@ -286,8 +275,8 @@ static int split_body(image_state *st, const void *arg_, es_edit_result *res, es
 }
 
 int es_edit_split(es_store *s, int64_t entity_id, const char *command, es_edit_result *res, es_error *err) {
-    int64_t image_id;
-    ES_CHECK(image_of(s, entity_id, &image_id, err));
+    int64_t image_id = ES_NONE;
+    ES_CHECK(es_store_entity_image(s, entity_id, &image_id, err));
     return run_edit(s, image_id, command, split_body, &entity_id, res, err);
 }
 
@@ -307,8 +296,8 @@ static int delete_body(image_state *st, const void *arg_, es_edit_result *res, e
 }
 
 int es_edit_delete(es_store *s, int64_t entity_id, const char *command, es_edit_result *res, es_error *err) {
-    int64_t image_id;
-    ES_CHECK(image_of(s, entity_id, &image_id, err));
+    int64_t image_id = ES_NONE;
+    ES_CHECK(es_store_entity_image(s, entity_id, &image_id, err));
     return run_edit(s, image_id, command, delete_body, &entity_id, res, err);
 }
 

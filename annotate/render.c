@@ -80,12 +80,6 @@ static void draw_label(es_pixels *canvas, int x, int y, const char *text, int sc
     es_draw_text(canvas, x, y, text, scale, (es_rgb){255, 255, 255});
 }
 
-static const char *name_of(const es_label *l, size_t n, int64_t id) {
-    for (size_t i = 0; id != ES_NONE && i < n; i++)
-        if (l[i].id == id) return l[i].name;
-    return NULL;
-}
-
 typedef struct scene {
     es_entity *ents;
     size_t n;
@@ -217,7 +211,7 @@ int es_render(const char *db, const char *image, const char *out_png, const es_r
             es_rle_decode(&gt.ents[i].mask, m);
             int x, y;
             label_point(m, (int)img.width, (int)img.height, gt.ents[i].bbox, &x, &y);
-            const char *name = name_of(gt.labels, gt.n_labels, gt.ents[i].label_id);
+            const char *name = es_label_name_of(gt.labels, gt.n_labels, gt.ents[i].label_id);
             char buf[ES_LABEL_NAME_MAX + 32];
             if (name) snprintf(buf, sizeof buf, "%s", name);
             else snprintf(buf, sizeof buf, "#%lld", (long long)gt.ents[i].id);

@@ -19,6 +19,12 @@ int es_label_is_special(const char *name) {
     return 0;
 }
 
+const char *es_label_name_of(const es_label *labels, size_t n, int64_t id) {
+    for (size_t i = 0; id != ES_NONE && i < n; i++)
+        if (labels[i].id == id) return labels[i].name;
+    return NULL;
+}
+
 /* Length of the UTF-8 sequence at p, 0 when invalid. */
 static size_t utf8_len(const unsigned char *p) {
     size_t n = p[0] < 0x80 ? 1 : (p[0] & 0xE0) == 0xC0 ? 2 : (p[0] & 0xF0) == 0xE0 ? 3 : (p[0] & 0xF8) == 0xF0 ? 4 : 0;
@@ -82,32 +88,48 @@ int es_vocab_find(es_store *s, const char *name, int64_t *id, es_error *err) {
     return ES_OK;
 }
 
+/* Runs body inside a 'labels' history edit that snapshots the vocabulary. */
+typedef int (*vocab_body)(es_store *s, int64_t hid, const void *arg, es_error *err);
+static int vocab_edit(es_store *s, const char *command, vocab_body body, const void *arg, es_error *err) {
+    int64_t hid;
+    ES_CHECK(es_history_begin(s, command, "labels", ES_NONE, &hid, err));
+    int rc = es_history_save_vocabulary(s, hid, err);
+    if (!rc) rc = body(s, hid, arg, err);
+    if (!rc) rc = es_history_commit(s, err);
+    else es_history_abort(s);
+    return rc;
+}
+
 /* One label edit inside an open history edit. */
 static int label_one(es_store *s, int64_t hid, int64_t image_id, int64_t entity_id, const char *name,
                      es_error *err) {
     ES_CHECK(es_label_name_check(name, err));
-    es_entity e;
-    ES_CHECK(es_store_get_entity(s, entity_id, &e, err));
-    es_rle_free(&e.mask);
-    if (e.image_id != image_id)
+    int64_t owner = ES_NONE;
+    ES_CHECK(es_store_entity_image(s, entity_id, &owner, err));
+    if (owner != image_id)
         return es_error_set(err, ES_ERR_INVALID, "entity %lld belongs to image %lld, not image %lld",
-                            (long long)entity_id, (long long)e.image_id, (long long)image_id);
+                            (long long)entity_id, (long long)owner, (long long)image_id);
     int64_t label_id;
     ES_CHECK(es_store_label_get_or_create(s, name, ES_NONE, &label_id, err));
     ES_CHECK(es_history_save_entity_label(s, hid, entity_id, err));
     return es_store_set_entity_label(s, entity_id, label_id, err);
 }
 
+typedef struct entity_label_arg {
+    int64_t image_id, entity_id;
+    const char *name;
+} entity_label_arg;
+
+static int do_label_entity(es_store *s, int64_t hid, const void *arg_, es_error *err) {
+    const entity_label_arg *a = arg_;
+    return label_one(s, hid, a->image_id, a->entity_id, a->name, err);
+}
+
 int es_vocab_label_entity(es_store *s, int64_t image_id, int64_t entity_id, const char *name,
                           const char *command, es_error *err) {
     ES_CHECK(es_label_name_check(name, err));
-    int64_t hid;
-    ES_CHECK(es_history_begin(s, command, "labels", ES_NONE, &hid, err));
-    int rc = es_history_save_vocabulary(s, hid, err);
-    if (!rc) rc = label_one(s, hid, image_id, entity_id, name, err);
-    if (!rc) rc = es_history_commit(s, err);
-    else es_history_abort(s);
-    return rc;
+    entity_label_arg a = {image_id, entity_id, name};
+    return vocab_edit(s, command, do_label_entity, &a, err);
 }
 
 /* Splits one CSV line into up to 3 fields (in place; "quoted" fields with "" escapes). */
@@ -222,20 +244,25 @@ static int label_json(es_store *s, int64_t hid, const char *path, const char *te
     return rc;
 }
 
+typedef struct label_file_arg {
+    const char *path;
+    char *text; /* the file, split in place by label_csv */
+    size_t *n;
+} label_file_arg;
+
+static int do_label_file(es_store *s, int64_t hid, const void *arg_, es_error *err) {
+    const label_file_arg *a = arg_;
+    const char *p = a->text;
+    while (*p && isspace((unsigned char)*p)) p++;
+    return *p == '[' ? label_json(s, hid, a->path, a->text, a->n, err) : label_csv(s, hid, a->path, a->text, a->n, err);
+}
+
 int es_vocab_label_file(es_store *s, const char *path, const char *command, size_t *n, es_error *err) {
     *n = 0;
     char *text = NULL;
     ES_CHECK(es_read_file(path, &text, NULL, err));
-    const char *p = text;
-    while (*p && isspace((unsigned char)*p)) p++;
-    int64_t hid;
-    int rc = es_history_begin(s, command, "labels", ES_NONE, &hid, err);
-    if (!rc) {
-        rc = es_history_save_vocabulary(s, hid, err);
-        if (!rc) rc = *p == '[' ? label_json(s, hid, path, text, n, err) : label_csv(s, hid, path, text, n, err);
-        if (!rc) rc = es_history_commit(s, err);
-        else es_history_abort(s);
-    }
+    label_file_arg a = {path, text, n};
+    int rc = vocab_edit(s, command, do_label_file, &a, err);
     free(text);
     if (rc) *n = 0;
     return rc;
@@ -303,18 +330,6 @@ static int need_label(es_store *s, const char *name, int64_t *id, es_error *err)
     ES_CHECK(es_vocab_find(s, name, id, err));
     if (*id == ES_NONE) return es_error_set(err, ES_ERR_INVALID, "%s: no label '%s'", es_store_path(s), name);
     return ES_OK;
-}
-
-/* Runs body inside a 'labels' history edit that snapshots the vocabulary. */
-typedef int (*vocab_body)(es_store *s, int64_t hid, const void *arg, es_error *err);
-static int vocab_edit(es_store *s, const char *command, vocab_body body, const void *arg, es_error *err) {
-    int64_t hid;
-    ES_CHECK(es_history_begin(s, command, "labels", ES_NONE, &hid, err));
-    int rc = es_history_save_vocabulary(s, hid, err);
-    if (!rc) rc = body(s, hid, arg, err);
-    if (!rc) rc = es_history_commit(s, err);
-    else es_history_abort(s);
-    return rc;
 }
 
 typedef struct two_names {

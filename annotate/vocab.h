@@ -25,6 +25,9 @@
 
 int es_label_name_check(const char *name, es_error *err);
 int es_label_is_special(const char *name);
+/* The name of label id in labels[0..n) (as es_store_labels gives them); NULL for ES_NONE or
+ * an id not there. */
+const char *es_label_name_of(const es_label *labels, size_t n, int64_t id);
 
 /* "12" -> image 12 if it exists, else the image named "12"; ES_ERR_INVALID when neither. */
 int es_resolve_image(es_store *s, const char *text, int64_t *image_id, es_error *err);

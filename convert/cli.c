@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "entseg/cli.h"
 
 void es_cli_error(const char *cmd, const char *msg) {
     fprintf(stderr, "entseg-convert %s: %s\n", cmd, msg);
@@ -96,9 +97,8 @@ int es_cli_parse(int argc, char **argv, const es_cli_opt *opts, const char *usag
         positional[(*npos)++] = a;
     }
     if (threads && common) {
-        char *end = NULL;
-        long t = strtol(threads, &end, 10);
-        if (!end || *end || t < 0 || t > 1024) {
+        int64_t t;
+        if (!es_cli_parse_int(threads, 0, 1024, &t)) {
             fprintf(stderr, "entseg-convert %s: --threads wants a number 0..1024, got '%s'\n", cmd, threads);
             return 2;
         }

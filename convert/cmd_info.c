@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "convert_internal.h"
 #include "entseg/store.h"
 
 typedef struct range_stat {
@@ -83,10 +84,7 @@ static void meta_list_free(meta_list *m) {
 }
 
 static char *dup_text(const unsigned char *t) {
-    const char *s = t ? (const char *)t : "";
-    char *d = malloc(strlen(s) + 1);
-    if (d) strcpy(d, s);
-    return d;
+    return es_strdup_or_null(t ? (const char *)t : "");
 }
 
 static int read_meta(es_store *s, meta_list *m, es_error *err) {

@@ -1,8 +1,8 @@
 /* cmd_merge_split.c: `entseg-convert merge` and `entseg-convert split`. */
-#include <stdio.h>
-#include <stdlib.h>
+#include <stdint.h>
 
 #include "cli.h"
+#include "cli_numbers.h"
 #include "commands.h"
 
 static const char merge_usage[] =
@@ -57,15 +57,9 @@ int es_cmd_split(int argc, char **argv) {
         return 2;
     }
     double r = 0;
-    if (ratio) {
-        char *end = NULL;
-        r = strtod(ratio, &end);
-        if (!end || *end || !(r >= 0 && r <= 1)) {
-            es_cli_error(argv[0], "--ratio wants a number in [0, 1]");
-            return 2;
-        }
-    }
-    unsigned s = seed ? (unsigned)strtoul(seed, NULL, 10) : 0;
+    uint32_t s = 0;
+    if (ratio && !es_convert_arg_double(argv[0], "--ratio", ratio, 0, 1, &r)) return 2;
+    if (seed && !es_convert_arg_u32(argv[0], "--seed", seed, 0, UINT32_MAX, &s)) return 2;
     es_convert_report rep = {0};
     c.report = &rep;
     es_error err = {0};

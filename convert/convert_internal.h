@@ -26,6 +26,10 @@ char *es_path_stem(const char *path);
 char *es_path_with_ext(const char *path, const char *ext);
 int es_file_exists(const char *path);
 int es_mkdir_p(const char *dir, es_error *err);
+/* Sorted names of the directory's entries ending in suffix (NULL: all), "." entries skipped;
+ * dirs_only keeps only subdirectories. */
+int es_list_dir(const char *dir, const char *suffix, int dirs_only, char ***names, size_t *n, es_error *err);
+void es_free_names(char **names, size_t n);
 
 /* ---- int64 -> size_t hash (open addressing) ---- */
 typedef struct es_idmap {

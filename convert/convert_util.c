@@ -1,6 +1,7 @@
 /* convert_util.c: helpers every converter uses: paths, an id hash, growable arrays, COCO
  * images and categories, the conversion report, and creating / finishing the output store.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -104,6 +105,42 @@ int es_mkdir_p(const char *dir, es_error *err) {
         rc = es_error_set(err, ES_ERR_IO, "%s: cannot create directory: %s", p, strerror(errno));
     free(p);
     return rc;
+}
+
+static int cmp_names(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int es_list_dir(const char *dir, const char *suffix, int dirs_only, char ***names, size_t *n, es_error *err) {
+    *names = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d) return es_error_set(err, ES_ERR_IO, "%s: cannot open the directory", dir);
+    size_t cap = 0, sl = suffix ? strlen(suffix) : 0;
+    int rc = ES_OK;
+    struct dirent *de;
+    while (!rc && (de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        size_t l = strlen(de->d_name);
+        if (suffix && (l < sl || strcmp(de->d_name + l - sl, suffix))) continue;
+        if (dirs_only) {
+            char *p = es_path_join(dir, de->d_name);
+            struct stat st;
+            int is_dir = p && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+            free(p);
+            if (!is_dir) continue;
+        }
+        rc = es_grow((void **)names, &cap, *n + 1, sizeof **names, err);
+        if (!rc && !((*names)[(*n)++] = es_strdup_or_null(de->d_name))) rc = es_error_set(err, ES_ERR_NOMEM, "out of memory");
+    }
+    closedir(d);
+    if (!rc) qsort(*names, *n, sizeof **names, cmp_names);
+    return rc;
+}
+
+void es_free_names(char **names, size_t n) {
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
 }
 
 /* ---- id hash ---- */

@@ -109,13 +109,10 @@ static int attach(stream_state *s, cJSON *node, int is_container) {
 }
 
 /* A value (scalar or container opening) at file depth `depth` before it is opened. Returns
- * 1 if the value belongs to the builder, 0 if it is structure we skip (top-level object or
- * a streamed array itself). */
+ * 1 if the value belongs to the builder, 0 for the top-level object or array itself (a
+ * streamed member array is handled by cb_start_array before it asks). */
 static int builds_value(const stream_state *s) {
-    if (s->top_is_array) return s->depth >= 1;
-    if (s->depth == 0) return 0;      /* the top-level object */
-    if (s->depth == 1) return 1;      /* a member value (array handled by start_array) */
-    return 1;
+    return s->depth >= 1;
 }
 
 static int cb_null(void *c) {

@@ -8,7 +8,6 @@
  * An RGB PNG is read as a COCO panoptic id map (R + 256 G + 65536 B); a palette PNG by
  * its indices.
  */
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,25 +46,16 @@ static int is_map_file(const char *name) {
     return !strcasecmp(dot, ".png") || !strcasecmp(dot, ".tif") || !strcasecmp(dot, ".tiff");
 }
 
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
+/* The directory's id maps, sorted by name (es_list_dir, then the map files kept in place). */
 static int list_dir(lm_ctx *x, es_error *err) {
-    DIR *d = opendir(x->dir);
-    if (!d) return es_error_set(err, ES_ERR_IO, "%s: cannot open the directory", x->dir);
-    size_t cap = 0;
-    struct dirent *de;
-    int rc = ES_OK;
-    while (!rc && (de = readdir(d))) {
-        if (!is_map_file(de->d_name)) continue;
-        rc = es_grow((void **)&x->files, &cap, x->nfiles + 1, sizeof *x->files, err);
-        if (!rc && !(x->files[x->nfiles++] = strdup(de->d_name))) rc = es_error_set(err, ES_ERR_NOMEM, "out of memory");
+    ES_CHECK(es_list_dir(x->dir, NULL, 0, &x->files, &x->nfiles, err));
+    size_t kept = 0;
+    for (size_t i = 0; i < x->nfiles; i++) {
+        if (is_map_file(x->files[i])) x->files[kept++] = x->files[i];
+        else free(x->files[i]);
     }
-    closedir(d);
-    if (rc) return rc;
-    if (x->nfiles == 0) return es_error_set(err, ES_ERR_INVALID, "%s: no .png / .tif id maps in the directory", x->dir);
-    qsort(x->files, x->nfiles, sizeof *x->files, cmp_str);
+    x->nfiles = kept;
+    if (kept == 0) return es_error_set(err, ES_ERR_INVALID, "%s: no .png / .tif id maps in the directory", x->dir);
     return ES_OK;
 }
 

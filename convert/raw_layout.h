@@ -42,9 +42,4 @@ int es_raw_convert(es_raw_source *src, const char *out_db, const char *options_t
 void es_raw_free(es_raw_source *src);
 void es_raw_decoded_free(es_raw_decoded *d);
 
-/* Sorted names of the directory's entries ending in suffix (NULL: all), "." entries skipped;
- * dirs_only keeps only subdirectories. */
-int es_list_dir(const char *dir, const char *suffix, int dirs_only, char ***names, size_t *n, es_error *err);
-void es_free_names(char **names, size_t n);
-
 #endif

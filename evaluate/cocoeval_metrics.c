@@ -32,28 +32,6 @@ static double box_iou(const double d[4], const double g[4], int crowd) {
     return i / u;
 }
 
-/* Stable order of predictions by descending score (mergesort on -score). */
-typedef struct score_idx {
-    double score;
-    uint32_t idx;
-} score_idx;
-
-static int score_idx_cmp(const void *pa, const void *pb) {
-    const score_idx *a = pa, *b = pb;
-    if (a->score != b->score) return a->score > b->score ? -1 : 1;
-    return a->idx < b->idx ? -1 : a->idx > b->idx;
-}
-
-static int sort_by_score(const es_eval_dt *dt, size_t n, uint32_t *order) {
-    score_idx *tmp = malloc((n ? n : 1) * sizeof *tmp);
-    if (!tmp) return ES_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++) tmp[i] = (score_idx){dt[i].score, (uint32_t)i};
-    qsort(tmp, n, sizeof *tmp, score_idx_cmp);
-    for (size_t i = 0; i < n; i++) order[i] = tmp[i].idx;
-    free(tmp);
-    return ES_OK;
-}
-
 /* Everything one prediction set (painted or as given) needs on one image. */
 typedef struct dt_set {
     const es_eval_dt *dt;
@@ -131,7 +109,7 @@ static int dt_set_init(dt_set *s, const es_eval_dt *dt, size_t n, size_t ng, dt_
         return ES_ERR_NOMEM;
     s->runs_shared = calloc(nn, 1);
     if (!s->runs_shared) return ES_ERR_NOMEM;
-    return sort_by_score(dt, n, s->order);
+    return es_eval_order_by_score(dt, n, s->order);
 }
 
 /* Mask IoU row of prediction i against every GT. */
@@ -518,13 +496,7 @@ static int pq_pixels(img_ctx *c, dt_set *s, es_pq_pixels *px) {
 }
 
 int es_eval_coco_image(const es_eval_cfg *cfg, const es_eval_image *img, es_eval_img_rec *rec,
-                       es_error *err) {
-    return es_eval_coco_image_ex(cfg, img, rec, NULL, NULL, err);
-}
-
-int es_eval_coco_image_ex(const es_eval_cfg *cfg, const es_eval_image *img,
-                          es_eval_img_rec *rec, es_band_cache *bands, es_pq_pixels *px,
-                          es_error *err) {
+                       es_band_cache *bands, es_pq_pixels *px, es_error *err) {
     const unsigned M = cfg->metrics;
     img_ctx c = {0};
     if (px) *px = (es_pq_pixels){NULL, NULL, NULL};

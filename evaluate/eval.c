@@ -44,7 +44,6 @@ typedef struct run {
     es_error err;
     size_t err_idx;
     atomic_int pred_uncategorised, gt_uncategorised;
-    atomic_llong changed, dropped, pixels;
     es_progress *prog;
 } run;
 
@@ -376,7 +375,7 @@ static int process_image(run *R, size_t i, int thread, es_error *err) {
                                   img.n_gt, img.n_dt, err);
         if (rc) goto done;
     }
-    rc = es_eval_coco_image_ex(&R->d->cfg, &img, rec, bands, pq_shares ? &px : NULL, err);
+    rc = es_eval_coco_image(&R->d->cfg, &img, rec, bands, pq_shares ? &px : NULL, err);
     if (rc) goto done;
     if (R->pq_on) {
         if (R->opts.use_pq_min_score || R->opts.overlap == ES_OVERLAP_ALLOW) {
@@ -528,14 +527,6 @@ static int execute(run *R, es_eval_result *result, int gt_overlapping, es_error 
         d->cfg.metrics &= ~ap_cls;
         es_eval_detail_note(d, "class-aware AP skipped: some entities carry no category");
     }
-    for (size_t i = 0; i < R->n; i++) {
-        d->n_gt += d->imgs[i].n_gt;
-        d->n_pred += d->imgs[i].n_dt_raw;
-        if (d->imgs[i].n_dt_raw == 0) d->n_images_without_predictions++;
-    }
-    if (d->n_images_without_predictions)
-        es_eval_detail_note(d, "warning: %lld ground-truth images have no predictions (counted as misses)",
-                            (long long)d->n_images_without_predictions);
     return es_eval_finish(d, result, err);
 }
 

@@ -128,13 +128,18 @@ int es_eval_finish(es_eval_detail *d, es_eval_result *r, es_error *err) {
     const size_t T = p->T, R = ES_COCO_R, A = ES_COCO_A, M = ES_COCO_M;
     const size_t cell = A * M * T * R, rcell = A * M * T;
     memset(r, 0, sizeof *r);
-    int rc = ES_OK;
-    const es_coco_rec **recs = malloc((d->n ? d->n : 1) * sizeof *recs);
-    double *prec = malloc(cell * sizeof *prec), *rec = malloc(rcell * sizeof *rec);
-    if (!recs || !prec || !rec) {
-        rc = es_error_set(err, ES_ERR_NOMEM, "out of memory");
-        goto done;
+    d->n_gt = d->n_pred = d->n_images_without_predictions = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        d->n_gt += d->imgs[i].n_gt;
+        d->n_pred += d->imgs[i].n_dt_raw;
+        if (d->imgs[i].n_dt_raw == 0) d->n_images_without_predictions++;
+        r->overlap_predictions_changed += d->imgs[i].overlap_changed;
+        r->overlap_predictions_dropped += d->imgs[i].overlap_dropped;
+        r->overlap_pixels_changed += d->imgs[i].overlap_pixels;
     }
+    if (d->n_images_without_predictions)
+        es_eval_detail_note(d, "warning: %lld ground-truth images have no predictions (counted as misses)",
+                            (long long)d->n_images_without_predictions);
     {
         /* the class-agnostic metrics are independent: one pool task each */
         agnostic_job J;
@@ -152,10 +157,8 @@ int es_eval_finish(es_eval_detail *d, es_eval_result *r, es_error *err) {
         } else {
             for (size_t m = 0; m < ES_CE_N; m++) agnostic_task(&J, m, 0);
         }
-        if (J.failed) {
-            rc = es_error_set(err, ES_ERR_NOMEM, "out of memory accumulating");
-            goto done;
-        }
+        if (J.failed)
+            return es_error_set(err, ES_ERR_NOMEM, "out of memory accumulating");
         for (int m = 0; m < ES_CE_N; m++) {
             if (!J.want[m]) continue;
             es_eval_ap *b = ce_block(r, m);
@@ -174,8 +177,7 @@ int es_eval_finish(es_eval_detail *d, es_eval_result *r, es_error *err) {
         b->class_ap = malloc((K ? K : 1) * sizeof *b->class_ap);
         if (!J.precision || !J.recall || !b->class_ids || !b->class_ap) {
             free(J.precision), free(J.recall);
-            rc = es_error_set(err, ES_ERR_NOMEM, "out of memory (%zu categories)", K);
-            goto done;
+            return es_error_set(err, ES_ERR_NOMEM, "out of memory (%zu categories)", K);
         }
         es_pool *pool = es_pool_create(d->cfg.threads);
         if (pool) {
@@ -194,14 +196,12 @@ int es_eval_finish(es_eval_detail *d, es_eval_result *r, es_error *err) {
             b->computed = 1;
         }
         free(J.precision), free(J.recall);
-        if (J.failed) {
-            rc = es_error_set(err, ES_ERR_NOMEM, "out of memory accumulating categories");
-            goto done;
-        }
+        if (J.failed)
+            return es_error_set(err, ES_ERR_NOMEM, "out of memory accumulating categories");
     }
     if (d->pq) {
-        rc = es_pq_eval_summarize(d->pq, &d->pq_res, err);
-        if (rc) goto done;
+        int rc = es_pq_eval_summarize(d->pq, &d->pq_res, err);
+        if (rc) return rc;
         d->pq_res_valid = 1;
         if (d->pq_res.computed[ES_PQ_MASK_AGNOSTIC])
             pq_fill(&r->pq, &d->pq_res.summary[ES_PQ_MASK_AGNOSTIC]);
@@ -213,20 +213,13 @@ int es_eval_finish(es_eval_detail *d, es_eval_result *r, es_error *err) {
         r->metrics_computed &= ~(ES_METRIC_AP_CLASSES | ES_METRIC_BOUNDARY_AP_CLASSES |
                                  ES_METRIC_PQ_CLASSES | ES_METRIC_BOUNDARY_PQ_CLASSES);
     r->overlap = d->overlap;
-    for (size_t i = 0; i < d->n; i++) {
-        r->overlap_predictions_changed += d->imgs[i].overlap_changed;
-        r->overlap_predictions_dropped += d->imgs[i].overlap_dropped;
-        r->overlap_pixels_changed += d->imgs[i].overlap_pixels;
-    }
     r->n_images = (int64_t)d->n;
     r->n_images_without_predictions = d->n_images_without_predictions;
     r->n_gt = d->n_gt;
     r->n_pred = d->n_pred;
     r->notes = d->notes ? strdup(d->notes) : NULL;
     r->detail = d;
-done:
-    free(recs), free(prec), free(rec);
-    return rc;
+    return ES_OK;
 }
 
 void es_eval_result_free(es_eval_result *r) {

@@ -35,13 +35,6 @@ typedef struct es_eval_cfg {
     int threads;               /* <= 0: all cores (accumulation of categories) */
 } es_eval_cfg;
 
-/* Per-image counts for --per-image (keep_per_image). */
-typedef struct es_eval_img_counts {
-    /* ap_e at IoU .50, area all, largest max-dets */
-    uint32_t tp50, fp50, fn50;
-    double *best_iou;          /* (n_dt) best mask IoU of each painted prediction with a GT */
-} es_eval_img_counts;
-
 typedef struct es_eval_img_rec {
     int64_t image_id, source_id;
     char *name;
@@ -100,18 +93,19 @@ void es_mask_runs_free(es_mask_runs *mr);
 /* |a ∩ b| (0 when the boxes do not meet); both of one image size. */
 uint64_t es_mask_runs_intersection(const es_mask_runs *a, const es_mask_runs *b);
 
-/* The COCOeval family on one image: fills rec->has / coco / cls (and best_iou). */
-int es_eval_coco_image(const es_eval_cfg *cfg, const es_eval_image *img, es_eval_img_rec *rec,
-                       es_error *err);
-
-/* The same, sharing work with PQ: bands (may be NULL) is the image's band cache made for
+/* The COCOeval family on one image: fills rec->has / coco / cls (and best_iou), sharing
+ * work with PQ: bands (may be NULL) is the image's band cache made for
  * (img->n_gt, img->n_dt) and the run's dilation ratio, into which the GT and painted
  * predictions' bands go (boundary PQ then reuses them); px (may be NULL) receives the painted
  * predictions' intersection counts when the painted set was evaluated and the counts are
  * exact for PQ (see es_pq_eval_image_pixels), else stays empty. Caller frees px. */
-int es_eval_coco_image_ex(const es_eval_cfg *cfg, const es_eval_image *img,
-                          es_eval_img_rec *rec, es_band_cache *bands, es_pq_pixels *px,
-                          es_error *err);
+int es_eval_coco_image(const es_eval_cfg *cfg, const es_eval_image *img,
+                       es_eval_img_rec *rec, es_band_cache *bands, es_pq_pixels *px,
+                       es_error *err);
+
+/* order (n) = indices of dt in stable descending score order (pycocotools' mergesort on
+ * -score; also the painting order). ES_ERR_NOMEM when the scratch cannot be allocated. */
+int es_eval_order_by_score(const es_eval_dt *dt, size_t n, uint32_t *order);
 
 /* Painting (overlap policy) of img->dt_raw into *dt / *n_dt (caller frees each mask and the
  * array); counts what changed. ES_OVERLAP_ERROR: ES_ERR_INVALID naming the image and the
@@ -153,7 +147,17 @@ void es_eval_detail_note(es_eval_detail *d, const char *fmt, ...)
 struct cJSON;
 struct cJSON *es_json_number(double v);
 
-/* Accumulates every requested metric from d's records into r (d is kept in r->detail). */
+/* The AP blocks of a result in report order, each under its report / JSON key; every
+ * report lists those whose ap->computed is set. */
+enum { ES_EVAL_N_AP_BLOCKS = 6 };
+typedef struct es_eval_ap_block {
+    const char *key;
+    const es_eval_ap *ap;
+} es_eval_ap_block;
+void es_eval_ap_blocks(const es_eval_result *r, es_eval_ap_block out[ES_EVAL_N_AP_BLOCKS]);
+
+/* Accumulates every requested metric from d's records into r (d is kept in r->detail);
+ * first totals d->n_gt / n_pred / n_images_without_predictions and notes the latter. */
 int es_eval_finish(es_eval_detail *d, es_eval_result *r, es_error *err);
 
 #endif

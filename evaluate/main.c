@@ -15,6 +15,7 @@
 #include <malloc.h>
 #endif
 
+#include "entseg/cli.h"
 #include "cocoeval.h"
 #include "convert.h"
 #include "eval.h"
@@ -133,9 +134,8 @@ static int parse_images(const char *s, int64_t **ids, size_t *n) {
     *n = 0;
     char *save = NULL;
     for (char *tok = strtok_r(text, ", \t\r\n", &save); tok; tok = strtok_r(NULL, ", \t\r\n", &save)) {
-        char *end;
-        long long v = strtoll(tok, &end, 10);
-        if (*end || !*ids) {
+        int64_t v;
+        if (!*ids || !es_cli_parse_int(tok, INT64_MIN, INT64_MAX, &v)) {
             free(text);
             return -1;
         }
@@ -196,15 +196,10 @@ static int emit(const es_eval_result *r, const outputs *out) {
         }
         free(json);
     }
-    if (!out->quiet && !(out->json && !strcmp(out->json, "-"))) {
+    /* the table goes to stdout unless the JSON does; --quiet keeps it only for --coco-summary */
+    if ((!out->quiet || out->coco_summary) && !(out->json && !strcmp(out->json, "-"))) {
         char *text = NULL;
         if (es_eval_result_to_text(r, out->coco_summary, &text, &err) == 0) {
-            fputs(text, stdout);
-            free(text);
-        }
-    } else if (out->coco_summary && !(out->json && !strcmp(out->json, "-"))) {
-        char *text = NULL;
-        if (es_eval_result_to_text(r, 1, &text, &err) == 0) {
             fputs(text, stdout);
             free(text);
         }
@@ -391,9 +386,8 @@ int main(int argc, char **argv) {
             out.json = v;
         } else if (!strcmp(a, "--threads")) {
             NEED_VALUE();
-            char *end;
-            long t = strtol(v, &end, 10);
-            if (*end || t < 0 || t > 1024) {
+            int64_t t;
+            if (!es_cli_parse_int(v, 0, 1024, &t)) {
                 rc = usage_error("--threads: '%s' is not a thread count", v);
                 goto done;
             }

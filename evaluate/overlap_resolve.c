@@ -175,6 +175,16 @@ static int score_idx_cmp(const void *pa, const void *pb) {
     return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
+int es_eval_order_by_score(const es_eval_dt *dt, size_t n, uint32_t *order) {
+    score_idx *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    if (!tmp) return ES_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) tmp[i] = (score_idx){dt[i].score, (uint32_t)i};
+    qsort(tmp, n, sizeof *tmp, score_idx_cmp);
+    for (size_t i = 0; i < n; i++) order[i] = tmp[i].idx;
+    free(tmp);
+    return ES_OK;
+}
+
 static int copy_all(const es_eval_image *img, es_eval_dt *dt, size_t *n, es_error *err) {
     for (size_t i = 0; i < img->n_dt_raw; i++) {
         dt[i] = img->dt_raw[i];
@@ -190,11 +200,11 @@ static int copy_all(const es_eval_image *img, es_eval_dt *dt, size_t *n, es_erro
 }
 
 /* The first earlier-painted prediction that prediction idx overlaps (for the message). */
-static size_t find_partner(const es_eval_image *img, const score_idx *order, size_t upto,
+static size_t find_partner(const es_eval_image *img, const uint32_t *order, size_t upto,
                            uint32_t idx) {
     for (size_t k = 0; k < upto; k++)
-        if (es_rle_intersection_area(&img->dt_raw[order[k].idx].mask, &img->dt_raw[idx].mask))
-            return order[k].idx;
+        if (es_rle_intersection_area(&img->dt_raw[order[k]].mask, &img->dt_raw[idx].mask))
+            return order[k];
     return idx;
 }
 
@@ -217,7 +227,7 @@ int es_overlap_apply(const es_eval_image *img, es_overlap_policy policy, es_eval
         *dt_out = dt;
         return ES_OK;
     }
-    score_idx *order = malloc(n * sizeof *order);
+    uint32_t *order = malloc(n * sizeof *order);
     col_ivs *cols = calloc(img->width ? img->width : 1, sizeof *cols);
     es_rle *painted = calloc(n, sizeof *painted);
     uint64_t *kept = calloc(n, sizeof *kept);
@@ -226,10 +236,12 @@ int es_overlap_apply(const es_eval_image *img, es_overlap_policy policy, es_eval
         rc = es_error_set(err, ES_ERR_NOMEM, "image %s: out of memory", img->name);
         goto done;
     }
-    for (size_t i = 0; i < n; i++) order[i] = (score_idx){img->dt_raw[i].score, (uint32_t)i};
-    qsort(order, n, sizeof *order, score_idx_cmp);
+    if (es_eval_order_by_score(img->dt_raw, n, order)) {
+        rc = es_error_set(err, ES_ERR_NOMEM, "image %s: out of memory", img->name);
+        goto done;
+    }
     for (size_t k = 0; k < n; k++) {
-        const uint32_t i = order[k].idx;
+        const uint32_t i = order[k];
         rc = paint_mask(cols, &img->dt_raw[i].mask, &painted[i], &kept[i], err);
         if (rc) goto done;
         const uint64_t had = img->dt_raw[i].pixels;

@@ -56,18 +56,14 @@ int es_eval_report_html(const es_eval_result *r, const char *path, es_error *err
             r->overlap == ES_OVERLAP_ERROR ? "error" : r->overlap == ES_OVERLAP_ALLOW ? "allow" : "resolve",
             (long long)r->overlap_predictions_changed, (long long)r->overlap_predictions_dropped,
             (unsigned long long)r->overlap_pixels_changed);
-    const struct {
-        const char *name;
-        const es_eval_ap *ap;
-    } blocks[] = {{"ap_e", &r->ap_e},       {"ap_m", &r->ap_m},
-                  {"ap_classes", &r->ap_classes}, {"boundary_ap", &r->boundary_ap},
-                  {"boundary_ap_classes", &r->boundary_ap_classes}, {"ap_box", &r->ap_box}};
+    es_eval_ap_block blocks[ES_EVAL_N_AP_BLOCKS];
+    es_eval_ap_blocks(r, blocks);
     fprintf(f, "<h2>AP (percent)</h2><table><tr><th>metric</th>");
     for (int i = 0; i < ES_AP_NSTATS; i++) fprintf(f, "<th>%s</th>", es_ap_stat_names[i]);
     fprintf(f, "</tr>\n");
-    for (size_t k = 0; k < sizeof blocks / sizeof *blocks; k++) {
+    for (size_t k = 0; k < ES_EVAL_N_AP_BLOCKS; k++) {
         if (!blocks[k].ap->computed) continue;
-        fprintf(f, "<tr><th>%s</th>", blocks[k].name);
+        fprintf(f, "<tr><th>%s</th>", blocks[k].key);
         for (int i = 0; i < ES_AP_NSTATS; i++) cell(f, blocks[k].ap->stats[i]);
         fprintf(f, "</tr>\n");
     }

@@ -103,23 +103,25 @@ static cJSON *ap_json(const es_eval_ap *b) {
     return o;
 }
 
-cJSON *es_eval_result_json_object(const es_eval_result *r, es_error *err);
+void es_eval_ap_blocks(const es_eval_result *r, es_eval_ap_block out[ES_EVAL_N_AP_BLOCKS]) {
+    const es_eval_ap_block blocks[ES_EVAL_N_AP_BLOCKS] = {
+        {"ap_e", &r->ap_e},
+        {"ap_m", &r->ap_m},
+        {"ap_classes", &r->ap_classes},
+        {"boundary_ap", &r->boundary_ap},
+        {"boundary_ap_classes", &r->boundary_ap_classes},
+        {"ap_box", &r->ap_box}};
+    memcpy(out, blocks, sizeof blocks);
+}
 
-cJSON *es_eval_result_json_object(const es_eval_result *r, es_error *err) {
+static cJSON *result_json(const es_eval_result *r, es_error *err) {
     cJSON *root = cJSON_CreateObject();
     if (!root) goto nomem;
-    const struct {
-        const char *key;
-        const es_eval_ap *b;
-    } blocks[] = {{"ap_e", &r->ap_e},
-                  {"ap_m", &r->ap_m},
-                  {"ap_classes", &r->ap_classes},
-                  {"boundary_ap", &r->boundary_ap},
-                  {"boundary_ap_classes", &r->boundary_ap_classes},
-                  {"ap_box", &r->ap_box}};
-    for (size_t i = 0; i < sizeof blocks / sizeof *blocks; i++) {
-        if (!blocks[i].b->computed) continue;
-        cJSON *o = ap_json(blocks[i].b);
+    es_eval_ap_block blocks[ES_EVAL_N_AP_BLOCKS];
+    es_eval_ap_blocks(r, blocks);
+    for (size_t i = 0; i < ES_EVAL_N_AP_BLOCKS; i++) {
+        if (!blocks[i].ap->computed) continue;
+        cJSON *o = ap_json(blocks[i].ap);
         if (!o) goto nomem;
         cJSON_AddItemToObject(root, blocks[i].key, o);
     }
@@ -174,7 +176,7 @@ nomem:
 
 int es_eval_result_to_json(const es_eval_result *r, char **json, es_error *err) {
     *json = NULL;
-    cJSON *root = es_eval_result_json_object(r, err);
+    cJSON *root = result_json(r, err);
     if (!root) return err && err->code ? err->code : ES_ERR_NOMEM;
     *json = cJSON_Print(root);
     cJSON_Delete(root);

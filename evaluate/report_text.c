@@ -48,21 +48,14 @@ static void pct(sbuf *b, double v) {
 
 int es_eval_result_to_text(const es_eval_result *r, int coco_summary, char **text, es_error *err) {
     sbuf b = {0};
-    const struct {
-        const char *name;
-        const es_eval_ap *ap;
-    } blocks[] = {{"ap_e", &r->ap_e},
-                  {"ap_m", &r->ap_m},
-                  {"ap_classes", &r->ap_classes},
-                  {"boundary_ap", &r->boundary_ap},
-                  {"boundary_ap_classes", &r->boundary_ap_classes},
-                  {"ap_box", &r->ap_box}};
+    es_eval_ap_block blocks[ES_EVAL_N_AP_BLOCKS];
+    es_eval_ap_blocks(r, blocks);
     sb_printf(&b, "%-26s", "metric");
     for (int i = 0; i < ES_AP_NSTATS; i++) sb_printf(&b, " %7s", es_ap_stat_names[i]);
     sb_printf(&b, "\n");
-    for (size_t k = 0; k < sizeof blocks / sizeof *blocks; k++) {
+    for (size_t k = 0; k < ES_EVAL_N_AP_BLOCKS; k++) {
         if (!blocks[k].ap->computed) continue;
-        sb_printf(&b, "%-26s", blocks[k].name);
+        sb_printf(&b, "%-26s", blocks[k].key);
         for (int i = 0; i < ES_AP_NSTATS; i++) pct(&b, blocks[k].ap->stats[i]);
         sb_printf(&b, "\n");
     }
@@ -113,10 +106,10 @@ int es_eval_result_to_text(const es_eval_result *r, int coco_summary, char **tex
     if (r->notes) sb_printf(&b, "%s", r->notes);
     if (coco_summary && d) {
         char lines[2048];
-        for (size_t k = 0; k < sizeof blocks / sizeof *blocks; k++) {
+        for (size_t k = 0; k < ES_EVAL_N_AP_BLOCKS; k++) {
             if (!blocks[k].ap->computed) continue;
             es_coco_summary_lines(&d->cfg.coco, blocks[k].ap->stats, lines, sizeof lines);
-            sb_printf(&b, "\n%s:\n%s", blocks[k].name, lines);
+            sb_printf(&b, "\n%s:\n%s", blocks[k].key, lines);
         }
     }
     if (b.oom) {

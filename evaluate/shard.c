@@ -422,14 +422,6 @@ int es_eval_merge(const char *const *paths, size_t n, es_eval_result *result, es
         for (size_t i = 0; !rc && i < k; i++) rc = es_pq_eval_set_image(d->pq, i, &pqs[i], err);
         if (rc) goto done;
     }
-    for (size_t i = 0; i < d->n; i++) {
-        d->n_gt += d->imgs[i].n_gt;
-        d->n_pred += d->imgs[i].n_dt_raw;
-        if (d->imgs[i].n_dt_raw == 0) d->n_images_without_predictions++;
-    }
-    if (d->n_images_without_predictions)
-        es_eval_detail_note(d, "warning: %lld ground-truth images have no predictions (counted as misses)",
-                            (long long)d->n_images_without_predictions);
     rc = es_eval_finish(d, result, err);
     if (!rc) d = NULL;
 done:

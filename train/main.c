@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "data/loader.h"
+#include "entseg/cli.h"
 #include "knet/knet.h"
 #include "knet/knet_predict.h"
 #include "nn.h"
@@ -26,7 +27,7 @@ typedef struct args {
     const char *sets[MAX_SETS];
     int n_sets;
     double max_minutes;
-    int iters, resume, threads, max_images, val_images;
+    int iters, resume, threads, max_images;
 } args;
 
 static void usage(FILE *f) {
@@ -45,9 +46,8 @@ static double now_s(void) {
 }
 
 static int parse_int(const char *flag, const char *v, int *out) {
-    char *end;
-    long x = strtol(v, &end, 10);
-    if (end == v || *end || x < 0 || x > 1000000000) {
+    int64_t x;
+    if (!es_cli_parse_int(v, 0, 1000000000, &x)) {
         fprintf(stderr, "entseg-train: %s: not a non-negative integer: '%s'\n", flag, v);
         return 1;
     }
@@ -55,13 +55,14 @@ static int parse_int(const char *flag, const char *v, int *out) {
     return 0;
 }
 
+/* The options of fit and infer (argv[0] is the command); 1 after printing an error. */
 static int parse_args(int argc, char **argv, args *a) {
     memset(a, 0, sizeof *a);
     a->model = "knet";
     a->preset = "tiny";
     a->device = "auto";
     a->iters = -1;
-    for (int i = 2; i < argc; i++) {
+    for (int i = 1; i < argc; i++) {
         const char *f = argv[i];
         if (!strcmp(f, "--resume")) {
             a->resume = 1;
@@ -145,6 +146,17 @@ static int save_ckpt(const char *path, knet_model *m, nn_optim *opt, nn_ctx *ctx
     return rc;
 }
 
+/* AP^e of the model on val_store, printed and appended to vlogf (when open). */
+static int validate_and_log(knet_model *m, nn_ctx *ctx, const char *val_store, const char *val_pred,
+                            int iter, FILE *vlogf, es_error *err) {
+    double ap[2];
+    ES_CHECK(knet_validate(m, ctx, val_store, val_pred, nn_ctx_threads(ctx), ap, err));
+    printf("val iter %d  AP^e %.4f  AP^e50 %.4f\n", iter, ap[0], ap[1]);
+    fflush(stdout);
+    if (vlogf) fprintf(vlogf, "%d,%.6f,%.6f\n", iter, ap[0], ap[1]), fflush(vlogf);
+    return ES_OK;
+}
+
 static int cmd_fit(const args *a) {
     es_error err = {0};
     if (strcmp(a->model, "knet")) {
@@ -157,9 +169,7 @@ static int cmd_fit(const args *a) {
         return 2;
     }
     knet_config cfg;
-    if (!strcmp(a->preset, "tiny")) cfg = knet_config_tiny();
-    else if (!strcmp(a->preset, "full")) cfg = knet_config_full();
-    else {
+    if (knet_config_preset(a->preset, &cfg, &err)) {
         fprintf(stderr, "entseg-train: unknown preset '%s' (tiny, full)\n", a->preset);
         return 2;
     }
@@ -235,7 +245,6 @@ static int cmd_fit(const args *a) {
     tp_init(&t, ctx, arena, 1);
     double t0 = now_s(), last_log = t0;
     int last_log_iter = start, iter = start;
-    int threads = nn_ctx_threads(ctx);
     for (; iter < cfg.iters && !rc; iter++) {
         if (a->max_minutes > 0 && now_s() - t0 >= a->max_minutes * 60) {
             fprintf(stderr, "entseg-train: --max-minutes %.3g reached at iteration %d\n", a->max_minutes, iter);
@@ -280,26 +289,12 @@ static int cmd_fit(const args *a) {
             last_log_iter = done;
         }
         if (cfg.ckpt_every && done % cfg.ckpt_every == 0) rc = save_ckpt(ckpt, &m, opt, ctx, done, &err);
-        if (!rc && a->val && cfg.val_every && done % cfg.val_every == 0 && done < cfg.iters) {
-            double ap[2];
-            rc = knet_validate(&m, ctx, a->val, val_pred, threads, ap, &err);
-            if (!rc) {
-                printf("val iter %d  AP^e %.4f  AP^e50 %.4f\n", done, ap[0], ap[1]);
-                fflush(stdout);
-                if (vlogf) fprintf(vlogf, "%d,%.6f,%.6f\n", done, ap[0], ap[1]), fflush(vlogf);
-            }
-        }
+        if (!rc && a->val && cfg.val_every && done % cfg.val_every == 0 && done < cfg.iters)
+            rc = validate_and_log(&m, ctx, a->val, val_pred, done, vlogf, &err);
     }
     if (!rc) rc = save_ckpt(ckpt, &m, opt, ctx, iter, &err);
     if (!rc) printf("checkpoint %s (iteration %d)\n", ckpt, iter);
-    if (!rc && a->val) {
-        double ap[2];
-        rc = knet_validate(&m, ctx, a->val, val_pred, threads, ap, &err);
-        if (!rc) {
-            printf("val iter %d  AP^e %.4f  AP^e50 %.4f\n", iter, ap[0], ap[1]);
-            if (vlogf) fprintf(vlogf, "%d,%.6f,%.6f\n", iter, ap[0], ap[1]);
-        }
-    }
+    if (!rc && a->val) rc = validate_and_log(&m, ctx, a->val, val_pred, iter, vlogf, &err);
     if (logf) fclose(logf);
     if (vlogf) fclose(vlogf);
     tp_free(&t);
@@ -342,20 +337,20 @@ static int cmd_infer(const args *a) {
     return rc ? fail(&err) : 0;
 }
 
-int main(int argc, char **argv) {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
+static int run_fit(int argc, char **argv) {
     args a;
-    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        usage(stdout);
-        return 0;
-    }
-    if (parse_args(argc, argv, &a)) return 2;
-    if (!strcmp(argv[1], "fit")) return cmd_fit(&a);
-    if (!strcmp(argv[1], "infer")) return cmd_infer(&a);
-    fprintf(stderr, "entseg-train: unknown command '%s' (fit, infer)\n", argv[1]);
-    usage(stderr);
-    return 2;
+    return parse_args(argc, argv, &a) ? 2 : cmd_fit(&a);
+}
+
+static int run_infer(int argc, char **argv) {
+    args a;
+    return parse_args(argc, argv, &a) ? 2 : cmd_infer(&a);
+}
+
+int main(int argc, char **argv) {
+    static const es_cli_command commands[] = {
+        {"fit", run_fit, "train a model (K-Net) on an entity store"},
+        {"infer", run_infer, "predict a store's images into a prediction store from a checkpoint"},
+    };
+    return es_cli_dispatch("entseg-train", commands, sizeof commands / sizeof commands[0], 6, argc, argv);
 }

@@ -22,7 +22,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zdict.h>
 #include <zstd.h>
 
 #include "../src/mask_blob.h"
@@ -460,12 +459,13 @@ static ZSTD_CDict *train_dict(const mask_set *sets, size_t nsets, size_t *dict_s
             sizes[ns++] = n;
         }
     static uint8_t dict[16384];
-    size_t dn = ZDICT_trainFromBuffer(dict, sizeof dict, samples, sizes, (unsigned)ns);
+    size_t dn = 0;
+    int rc = es_mask_dict_train(dict, sizeof dict, samples, sizes, ns, &dn, &err);
     free(samples);
     free(sizes);
     es_mask_codec_free(c);
-    if (ZDICT_isError(dn)) {
-        printf("  (dictionary training failed: %s)\n", ZDICT_getErrorName(dn));
+    if (rc) {
+        printf("  (%s)\n", err.msg);
         return NULL;
     }
     *dict_size = dn;

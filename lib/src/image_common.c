@@ -8,7 +8,10 @@
 #include "entseg/image.h"
 #include "image_internal.h"
 
-es_image_format es_image_format_from_magic(const unsigned char *b, size_t n) {
+typedef enum { ES_FMT_UNKNOWN = 0, ES_FMT_PNG, ES_FMT_TIFF, ES_FMT_JPEG } es_image_format;
+
+/* The format from the first bytes of a file (n of them available). */
+static es_image_format format_from_magic(const unsigned char *b, size_t n) {
     static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     if (n >= 8 && !memcmp(b, png_sig, 8)) return ES_FMT_PNG;
     /* TIFF: "II" + 42 or 43 (BigTIFF) little-endian, "MM" + the same big-endian */
@@ -27,7 +30,7 @@ static int detect(const char *path, es_image_format *fmt, es_error *err) {
     unsigned char b[8];
     size_t n = fread(b, 1, sizeof b, f);
     fclose(f);
-    *fmt = es_image_format_from_magic(b, n);
+    *fmt = format_from_magic(b, n);
     if (*fmt == ES_FMT_UNKNOWN)
         return es_error_set(err, ES_ERR_FORMAT,
                             "%s: not a PNG, TIFF or JPEG file (unknown magic bytes%s)", path,
@@ -71,7 +74,8 @@ size_t es_pixels_row_bytes(const es_pixels *p) {
     return px * p->width;
 }
 
-size_t es_pixels_bytes(const es_pixels *p) {
+/* Bytes of the whole buffer; 0 when the size overflows size_t. */
+static size_t pixels_bytes(const es_pixels *p) {
     size_t row = es_pixels_row_bytes(p);
     if (p->height && row > SIZE_MAX / p->height) return 0;
     return row * p->height;
@@ -88,7 +92,7 @@ int es_pixels_alloc(es_pixels *p, uint32_t width, uint32_t height, uint32_t chan
     if (depth != 1 && depth != 2 && depth != 4)
         return es_error_set(err, ES_ERR_INVALID, "sample depth %u bytes (expected 1, 2 or 4)", depth);
     es_pixels tmp = {width, height, channels, depth, NULL};
-    size_t bytes = es_pixels_bytes(&tmp);
+    size_t bytes = pixels_bytes(&tmp);
     if (bytes == 0)
         return es_error_set(err, ES_ERR_NOMEM, "image %ux%ux%u is too large", width, height, channels);
     tmp.data = calloc(1, bytes);

@@ -7,11 +7,6 @@
 
 #include "entseg/image.h"
 
-typedef enum { ES_FMT_UNKNOWN = 0, ES_FMT_PNG, ES_FMT_TIFF, ES_FMT_JPEG } es_image_format;
-
-/* The format from the first bytes of a file (n of them available). */
-es_image_format es_image_format_from_magic(const unsigned char *b, size_t n);
-
 int es_png_read(const char *path, int flags, es_pixels *out, es_error *err);
 int es_png_read_size(const char *path, uint32_t *w, uint32_t *h, es_error *err);
 int es_tiff_read(const char *path, es_pixels *out, es_error *err);
@@ -19,8 +14,7 @@ int es_tiff_read_size(const char *path, uint32_t *w, uint32_t *h, es_error *err)
 int es_jpeg_read(const char *path, es_pixels *out, es_error *err);
 int es_jpeg_read_size(const char *path, uint32_t *w, uint32_t *h, es_error *err);
 
-/* Bytes of one row / the whole buffer; 0 when the size overflows size_t. */
+/* Bytes of one row; 0 when the size overflows size_t. */
 size_t es_pixels_row_bytes(const es_pixels *p);
-size_t es_pixels_bytes(const es_pixels *p);
 
 #endif

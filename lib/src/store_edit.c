@@ -7,47 +7,23 @@
 #include "entseg/store_edit.h"
 #include "store_internal.h"
 
-/* Prepares sql (not cached: edits are rare); NULL on error. */
-static sqlite3_stmt *prepare(es_store *s, const char *sql, es_error *err) {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-    if (rc != SQLITE_OK) {
-        store_sql_error(s, rc, "preparing an edit", err);
-        return NULL;
-    }
-    return st;
+/* Prepares sql into *st (not cached: edits are rare). */
+static int prepare(es_store *s, const char *sql, sqlite3_stmt **st, es_error *err) {
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+    return rc == SQLITE_OK ? ES_OK : store_sql_error(s, rc, "preparing an edit", err);
 }
 
 int es_store_get_entity(es_store *s, int64_t entity_id, es_entity *out, es_error *err) {
-    sqlite3_stmt *st = prepare(s, "SELECT " STORE_ENTITY_COLUMNS " FROM entities WHERE id = ?", err);
-    if (!st) return err ? err->code : ES_ERR_INTERNAL;
+    sqlite3_stmt *st;
+    ES_CHECK(prepare(s, "SELECT " STORE_ENTITY_COLUMNS " FROM entities WHERE id = ?", &st, err));
     sqlite3_bind_int64(st, 1, entity_id);
     int rc = sqlite3_step(st), status = ES_OK;
     *out = es_entity_default();
-    if (rc == SQLITE_ROW) status = store_entity_from_row(s, st, 0, 0, out, err);
+    if (rc == SQLITE_ROW) status = store_entity_from_row(s, st, 0, out, err);
     else if (rc == SQLITE_DONE)
         status = es_error_set(err, ES_ERR_INVALID, "%s: no entity with id %lld", s->path,
                               (long long)entity_id);
     else status = store_sql_error(s, rc, "reading an entity", err);
-    sqlite3_finalize(st);
-    return status;
-}
-
-/* Size of the image an entity must fit. */
-static int image_size(es_store *s, int64_t image_id, uint32_t *h, uint32_t *w, es_error *err) {
-    sqlite3_stmt *st = prepare(s, "SELECT height, width FROM images WHERE id = ?", err);
-    if (!st) return err ? err->code : ES_ERR_INTERNAL;
-    sqlite3_bind_int64(st, 1, image_id);
-    int rc = sqlite3_step(st), status = ES_OK;
-    if (rc == SQLITE_ROW) {
-        *h = (uint32_t)sqlite3_column_int64(st, 0);
-        *w = (uint32_t)sqlite3_column_int64(st, 1);
-    } else if (rc == SQLITE_DONE) {
-        status = es_error_set(err, ES_ERR_INVALID, "%s: no image with id %lld", s->path,
-                              (long long)image_id);
-    } else {
-        status = store_sql_error(s, rc, "reading an image", err);
-    }
     sqlite3_finalize(st);
     return status;
 }
@@ -88,28 +64,30 @@ static int step_one(es_store *s, sqlite3_stmt *st, int64_t entity_id, const char
     return status;
 }
 
-static int64_t entity_image(es_store *s, int64_t entity_id, es_error *err) {
-    sqlite3_stmt *st = prepare(s, "SELECT image_id FROM entities WHERE id = ?", err);
-    if (!st) return ES_NONE;
+int es_store_entity_image(es_store *s, int64_t entity_id, int64_t *image_id, es_error *err) {
+    sqlite3_stmt *st;
+    ES_CHECK(prepare(s, "SELECT image_id FROM entities WHERE id = ?", &st, err));
     sqlite3_bind_int64(st, 1, entity_id);
-    int64_t image_id = ES_NONE;
-    if (sqlite3_step(st) == SQLITE_ROW) image_id = sqlite3_column_int64(st, 0);
-    else es_error_set(err, ES_ERR_INVALID, "%s: no entity with id %lld", s->path, (long long)entity_id);
+    int rc = sqlite3_step(st), status = ES_OK;
+    if (rc == SQLITE_ROW) *image_id = sqlite3_column_int64(st, 0);
+    else if (rc == SQLITE_DONE)
+        status = es_error_set(err, ES_ERR_INVALID, "%s: no entity with id %lld", s->path, (long long)entity_id);
+    else status = store_sql_error(s, rc, "reading an entity", err);
     sqlite3_finalize(st);
-    return image_id;
+    return status;
 }
 
 int es_store_update_entity_mask(es_store *s, int64_t entity_id, const es_rle *mask,
                                 es_error *err) {
     ES_CHECK(store_require_writable(s, err));
-    int64_t image_id = entity_image(s, entity_id, err);
-    if (image_id == ES_NONE) return err ? err->code : ES_ERR_INVALID;
+    int64_t image_id = ES_NONE;
     uint32_t h, w;
-    ES_CHECK(image_size(s, image_id, &h, &w, err));
+    ES_CHECK(es_store_entity_image(s, entity_id, &image_id, err));
+    ES_CHECK(store_image_size(s, image_id, &h, &w, err));
     ES_CHECK(check_mask(s, mask, h, w, "update entity mask", err));
-    sqlite3_stmt *st = prepare(s, "UPDATE entities SET mask = ?, area = ?, bbox_x = ?, bbox_y = ?, "
-                                  "bbox_w = ?, bbox_h = ? WHERE id = ?", err);
-    if (!st) return err ? err->code : ES_ERR_INTERNAL;
+    sqlite3_stmt *st;
+    ES_CHECK(prepare(s, "UPDATE entities SET mask = ?, area = ?, bbox_x = ?, bbox_y = ?, bbox_w = ?, "
+                        "bbox_h = ? WHERE id = ?", &st, err));
     int rc = bind_mask(s, st, 1, mask, err);
     if (rc) {
         sqlite3_finalize(st);
@@ -122,24 +100,24 @@ int es_store_update_entity_mask(es_store *s, int64_t entity_id, const es_rle *ma
 int es_store_insert_entity(es_store *s, int64_t image_id, es_entity *e, es_error *err) {
     ES_CHECK(store_require_writable(s, err));
     uint32_t h, w;
-    ES_CHECK(image_size(s, image_id, &h, &w, err));
+    ES_CHECK(store_image_size(s, image_id, &h, &w, err));
     ES_CHECK(check_mask(s, &e->mask, h, w, "insert entity", err));
     if (s->kind == ES_STORE_PRED && !(e->score == e->score && e->score - e->score == 0))
         return es_error_set(err, ES_ERR_INVALID, "%s: insert entity: score is not finite", s->path);
     int64_t order = e->source_order;
     if (order < 0) {
-        sqlite3_stmt *q = prepare(s, "SELECT COALESCE(MAX(source_order), -1) + 1 FROM entities "
-                                     "WHERE image_id = ?", err);
-        if (!q) return err ? err->code : ES_ERR_INTERNAL;
+        sqlite3_stmt *q;
+        ES_CHECK(prepare(s, "SELECT COALESCE(MAX(source_order), -1) + 1 FROM entities WHERE image_id = ?",
+                         &q, err));
         sqlite3_bind_int64(q, 1, image_id);
         order = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
         sqlite3_finalize(q);
     }
-    sqlite3_stmt *st = prepare(s,
+    sqlite3_stmt *st;
+    ES_CHECK(prepare(s,
         "INSERT INTO entities (image_id, mask, area, bbox_x, bbox_y, bbox_w, bbox_h, is_crowd, "
         "score, label_id, category_id, isthing, source_segment_id, declared_area, source_order) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", err);
-    if (!st) return err ? err->code : ES_ERR_INTERNAL;
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st, err));
     sqlite3_bind_int64(st, 1, image_id);
     int rc = bind_mask(s, st, 2, &e->mask, err);
     if (rc) {
@@ -171,8 +149,8 @@ int es_store_insert_entity(es_store *s, int64_t image_id, es_entity *e, es_error
 
 int es_store_delete_entity(es_store *s, int64_t entity_id, es_error *err) {
     ES_CHECK(store_require_writable(s, err));
-    sqlite3_stmt *st = prepare(s, "DELETE FROM entities WHERE id = ?", err);
-    if (!st) return err ? err->code : ES_ERR_INTERNAL;
+    sqlite3_stmt *st;
+    ES_CHECK(prepare(s, "DELETE FROM entities WHERE id = ?", &st, err));
     sqlite3_bind_int64(st, 1, entity_id);
     return step_one(s, st, entity_id, "delete entity", err);
 }
@@ -180,17 +158,18 @@ int es_store_delete_entity(es_store *s, int64_t entity_id, es_error *err) {
 int es_store_set_entity_label(es_store *s, int64_t entity_id, int64_t label_id, es_error *err) {
     ES_CHECK(store_require_writable(s, err));
     if (label_id != ES_NONE) {
-        sqlite3_stmt *q = prepare(s, "SELECT 1 FROM labels WHERE id = ?", err);
-        if (!q) return err ? err->code : ES_ERR_INTERNAL;
+        sqlite3_stmt *q;
+        ES_CHECK(store_stmt(s, STMT_LABEL_EXISTS, &q, err));
         sqlite3_bind_int64(q, 1, label_id);
-        int found = sqlite3_step(q) == SQLITE_ROW;
-        sqlite3_finalize(q);
-        if (!found)
+        int rc = sqlite3_step(q);
+        sqlite3_reset(q);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return store_sql_error(s, rc, "reading labels", err);
+        if (rc == SQLITE_DONE)
             return es_error_set(err, ES_ERR_INVALID, "%s: no label with id %lld", s->path,
                                 (long long)label_id);
     }
-    sqlite3_stmt *st = prepare(s, "UPDATE entities SET label_id = ? WHERE id = ?", err);
-    if (!st) return err ? err->code : ES_ERR_INTERNAL;
+    sqlite3_stmt *st;
+    ES_CHECK(prepare(s, "UPDATE entities SET label_id = ? WHERE id = ?", &st, err));
     store_bind_id(st, 1, label_id);
     sqlite3_bind_int64(st, 2, entity_id);
     return step_one(s, st, entity_id, "set entity label", err);

@@ -288,35 +288,49 @@ int es_store_add_entities(es_store *s, int64_t image_id, es_entity *ents, size_t
     return rc;
 }
 
-int store_entity_from_row(es_store *s, sqlite3_stmt *st, int c, int no_mask, es_entity *e,
+int store_entity_from_row(es_store *s, sqlite3_stmt *st, int no_mask, es_entity *e,
                           es_error *err) {
-    e->id = sqlite3_column_int64(st, c + 0);
-    e->image_id = sqlite3_column_int64(st, c + 1);
-    e->area = (uint64_t)sqlite3_column_int64(st, c + 2);
-    for (int k = 0; k < 4; k++) e->bbox[k] = sqlite3_column_double(st, c + 3 + k);
-    e->is_crowd = sqlite3_column_int(st, c + 7);
-    e->score = sqlite3_column_double(st, c + 8);
-    e->label_id = store_column_id(st, c + 9);
-    e->category_id = store_column_id(st, c + 10);
-    e->isthing = sqlite3_column_int(st, c + 11);
-    e->source_segment_id = store_column_id(st, c + 12);
-    e->declared_area = sqlite3_column_type(st, c + 13) == SQLITE_NULL
+    e->id = sqlite3_column_int64(st, 0);
+    e->image_id = sqlite3_column_int64(st, 1);
+    e->area = (uint64_t)sqlite3_column_int64(st, 2);
+    for (int k = 0; k < 4; k++) e->bbox[k] = sqlite3_column_double(st, 3 + k);
+    e->is_crowd = sqlite3_column_int(st, 7);
+    e->score = sqlite3_column_double(st, 8);
+    e->label_id = store_column_id(st, 9);
+    e->category_id = store_column_id(st, 10);
+    e->isthing = sqlite3_column_int(st, 11);
+    e->source_segment_id = store_column_id(st, 12);
+    e->declared_area = sqlite3_column_type(st, 13) == SQLITE_NULL
                            ? NAN
-                           : sqlite3_column_double(st, c + 13);
-    e->source_order = sqlite3_column_int64(st, c + 14);
+                           : sqlite3_column_double(st, 13);
+    e->source_order = sqlite3_column_int64(st, 14);
     e->mask = ES_RLE_EMPTY;
     if (no_mask) return ES_OK;
     uint32_t h, w;
     ES_CHECK(store_image_size(s, e->image_id, &h, &w, err));
-    /* the step may have been reset by a size lookup on the same statement: never here,
-     * the image statement is a different one */
-    const uint8_t *blob = sqlite3_column_blob(st, c + 15);
-    size_t len = (size_t)sqlite3_column_bytes(st, c + 15);
+    /* store_image_size steps its own statement, so st stays on this row and the blob
+     * pointer below stays valid */
+    const uint8_t *blob = sqlite3_column_blob(st, 15);
+    size_t len = (size_t)sqlite3_column_bytes(st, 15);
     int rc = es_mask_blob_decode(s->codec, blob, len, h, w, &e->mask, err);
     if (rc)
         es_error_prefix(err, "%s: entity %lld of image %lld", s->path, (long long)e->id,
                         (long long)e->image_id);
     return rc;
+}
+
+int store_entity_append(es_store *s, sqlite3_stmt *st, int no_mask, es_entity **ents,
+                        size_t *n, size_t *cap, es_error *err) {
+    if (*n == *cap) {
+        size_t ncap = *cap ? 2 * *cap : 16;
+        es_entity *p = realloc(*ents, ncap * sizeof *p);
+        if (!p) return es_error_set(err, ES_ERR_NOMEM, "%s: out of memory", s->path);
+        *ents = p;
+        *cap = ncap;
+    }
+    ES_CHECK(store_entity_from_row(s, st, no_mask, &(*ents)[*n], err));
+    (*n)++;
+    return ES_OK;
 }
 
 int es_store_read_entities(es_store *s, int64_t image_id, es_entity **out, size_t *n,
@@ -330,19 +344,8 @@ int es_store_read_entities(es_store *s, int64_t image_id, es_entity **out, size_
     size_t got = 0, cap = 0;
     int rc, status = ES_OK;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (got == cap) {
-            size_t ncap = cap ? 2 * cap : 16;
-            es_entity *p = realloc(ents, ncap * sizeof *p);
-            if (!p) {
-                status = es_error_set(err, ES_ERR_NOMEM, "%s: out of memory", s->path);
-                break;
-            }
-            ents = p;
-            cap = ncap;
-        }
-        status = store_entity_from_row(s, st, 0, 0, &ents[got], err);
+        status = store_entity_append(s, st, 0, &ents, &got, &cap, err);
         if (status) break;
-        got++;
     }
     if (!status && rc != SQLITE_DONE) status = store_sql_error(s, rc, "reading entities", err);
     sqlite3_reset(st);

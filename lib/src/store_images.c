@@ -75,8 +75,7 @@ int es_store_images(es_store *s, es_image **out, size_t *n, es_error *err) {
     if (count < 0) return store_sql_error(s, sqlite3_errcode(s->db), "counting images", err);
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(s->db,
-                                "SELECT id, name, width, height, source, split, path, source_id "
-                                "FROM images ORDER BY id",
+                                "SELECT " STORE_IMAGE_COLUMNS " FROM images ORDER BY id",
                                 -1, &st, NULL);
     if (rc != SQLITE_OK) return store_sql_error(s, rc, "listing images", err);
     es_image *imgs = calloc(count ? (size_t)count : 1, sizeof *imgs);

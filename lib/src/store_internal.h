@@ -103,15 +103,23 @@ int store_bind_text(sqlite3_stmt *st, int col, const char *text);
 int store_bind_id(sqlite3_stmt *st, int col, int64_t id);
 int64_t store_column_id(sqlite3_stmt *st, int col);
 
-/* Fills an es_image from columns id, name, width, height, source, split, path, source_id
- * starting at column 0; returns ES_ERR_NOMEM on allocation failure. */
+/* The image columns, in the order store_image_from_row reads them. */
+#define STORE_IMAGE_COLUMNS "id, name, width, height, source, split, path, source_id"
+/* Fills an es_image from the STORE_IMAGE_COLUMNS of the row; returns ES_ERR_NOMEM on
+ * allocation failure. */
 int store_image_from_row(sqlite3_stmt *st, es_image *img, es_error *err);
-/* The entity columns, in the order store_entity_from_row reads them. */
-#define STORE_ENTITY_COLUMNS                                                              \
+/* The entity columns but the mask, then all of them, in the order store_entity_from_row
+ * reads them. */
+#define STORE_ENTITY_COLUMNS_NO_MASK                                                     \
     "id, image_id, area, bbox_x, bbox_y, bbox_w, bbox_h, is_crowd, score, label_id, "    \
-    "category_id, isthing, source_segment_id, declared_area, source_order, mask"
-/* Fills e from the row (mask column last, decoded unless no_mask). */
-int store_entity_from_row(es_store *s, sqlite3_stmt *st, int col0, int no_mask, es_entity *e,
+    "category_id, isthing, source_segment_id, declared_area, source_order"
+#define STORE_ENTITY_COLUMNS STORE_ENTITY_COLUMNS_NO_MASK ", mask"
+/* Fills e from the STORE_ENTITY_COLUMNS of the row (the mask decoded unless no_mask). */
+int store_entity_from_row(es_store *s, sqlite3_stmt *st, int no_mask, es_entity *e,
                           es_error *err);
+/* Appends the row's entity to *ents (n used, cap allocated; grown by doubling). On error
+ * *ents keeps the n entities read before, for the caller to free. */
+int store_entity_append(es_store *s, sqlite3_stmt *st, int no_mask, es_entity **ents,
+                        size_t *n, size_t *cap, es_error *err);
 
 #endif

@@ -27,8 +27,7 @@
 static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_IMAGE_INSERT] = "INSERT INTO images (name, width, height, source, split, path, "
                           "source_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [STMT_IMAGE_GET] = "SELECT id, name, width, height, source, split, path, source_id "
-                       "FROM images WHERE id = ?1",
+    [STMT_IMAGE_GET] = "SELECT " STORE_IMAGE_COLUMNS " FROM images WHERE id = ?1",
     [STMT_IMAGE_BY_NAME] = "SELECT id FROM images WHERE name = ?1",
     [STMT_IMAGE_BY_SOURCE_ID] = "SELECT id FROM images WHERE source_id = ?1 ORDER BY id LIMIT 1",
     [STMT_IMAGE_HAS_ENTITIES] = "SELECT 1 FROM entities WHERE image_id = ?1 LIMIT 1",

@@ -9,16 +9,14 @@
 #include <stdlib.h>
 
 static const char scan_images_sql[] =
-    "SELECT id, name, width, height, source, split, path, source_id FROM images "
-    "WHERE id BETWEEN ?1 AND ?2 ORDER BY id";
+    "SELECT " STORE_IMAGE_COLUMNS " FROM images WHERE id BETWEEN ?1 AND ?2 ORDER BY id";
 static const char scan_entities_sql[] =
     "SELECT " STORE_ENTITY_COLUMNS " FROM entities WHERE image_id BETWEEN ?1 AND ?2 "
     "ORDER BY image_id, source_order, id";
 /* Without masks: the blob column is not read at all (its overflow pages stay on disk). */
 static const char scan_entities_no_masks_sql[] =
-    "SELECT id, image_id, area, bbox_x, bbox_y, bbox_w, bbox_h, is_crowd, score, label_id, "
-    "category_id, isthing, source_segment_id, declared_area, source_order, NULL "
-    "FROM entities WHERE image_id BETWEEN ?1 AND ?2 ORDER BY image_id, source_order, id";
+    "SELECT " STORE_ENTITY_COLUMNS_NO_MASK ", NULL FROM entities WHERE image_id BETWEEN ?1 "
+    "AND ?2 ORDER BY image_id, source_order, id";
 
 int es_store_scan(es_store *s, int64_t first, int64_t last, int flags, es_scan_fn fn, void *ctx,
                   es_error *err) {
@@ -54,19 +52,8 @@ int es_store_scan(es_store *s, int64_t first, int64_t last, int flags, es_scan_f
             int64_t owner = sqlite3_column_int64(ent_st, 1);
             if (owner > img.id) break;
             if (owner == img.id) {
-                if (n == cap) {
-                    size_t ncap = cap ? 2 * cap : 64;
-                    es_entity *p = realloc(ents, ncap * sizeof *p);
-                    if (!p) {
-                        status = es_error_set(err, ES_ERR_NOMEM, "%s: out of memory", s->path);
-                        break;
-                    }
-                    ents = p;
-                    cap = ncap;
-                }
-                status = store_entity_from_row(s, ent_st, 0, no_masks, &ents[n], err);
+                status = store_entity_append(s, ent_st, no_masks, &ents, &n, &cap, err);
                 if (status) break;
-                n++;
             }
             ent_rc = sqlite3_step(ent_st);
         }

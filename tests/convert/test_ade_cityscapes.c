@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "convert.h"
+#include "convert_internal.h"
 #include "convert_test_util.h"
 #include "es_test.h"
 
@@ -12,9 +13,7 @@ static const char *tmp;
 static es_convert_common quiet = {0, 1, 0, 0, NULL};
 
 static void mkdirs(const char *path) {
-    char cmd[4300];
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", path);
-    if (system(cmd) != 0) printf("  cannot create %s\n", path);
+    if (es_mkdir_p(path, NULL) != ES_OK) printf("  cannot create %s\n", path);
 }
 
 static int write_gray(const char *path, const uint32_t *v, uint32_t w, uint32_t h, uint32_t depth) {

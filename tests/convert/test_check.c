@@ -9,18 +9,10 @@
 #include <string.h>
 
 #include "commands.h"
+#include "convert_test_util.h"
 #include "es_test.h"
 #include "es_test_io.h"
 #include "synth.h"
-
-static void copy_file(const char *src, const char *dst) {
-    FILE *a = fopen(src, "rb"), *b = fopen(dst, "wb");
-    char buf[65536];
-    size_t n;
-    while (a && b && (n = fread(buf, 1, sizeof buf, a)) > 0) fwrite(buf, 1, n, b);
-    if (a) fclose(a);
-    if (b) fclose(b);
-}
 
 static int sql(const char *db, const char *statement) {
     sqlite3 *h = NULL;
@@ -81,7 +73,7 @@ static void make_clean_store(void) {
 /* A damaged copy of the clean store must fail check with a problem containing needle. */
 static void expect_damage_found(const char *name, const char *statement, const char *needle, double entity_id) {
     const char *db = es_test_tmp_file(name);
-    copy_file(clean_db, db);
+    CHECK(copy_file(clean_db, db) == 0);
     CHECK_OK(sql(db, statement), (es_error *)NULL);
     cJSON *j = NULL;
     CHECK_EQ_INT(run_check(db, &j), 1);
@@ -132,7 +124,7 @@ static void not_a_store_is_an_error(void) {
 }
 static void missing_image_file_is_found_with_files(void) {
     const char *db = es_test_tmp_file("files.db");
-    copy_file(clean_db, db);
+    CHECK(copy_file(clean_db, db) == 0);
     CHECK_OK(sql(db, "UPDATE images SET path = 'nowhere/x.png' WHERE id = 1"), (es_error *)NULL);
     char *argv[] = {"check", (char *)db, "--files", NULL};
     CHECK_EQ_INT(es_cmd_check(3, argv), 1);

@@ -3,9 +3,10 @@
  * pq_classes, pq_agnostic_reversed_gt_order, boundary_pq.agnostic / .classes; every double
  * to 1e-12, counts exactly.
  *
- * The loader here is the test's own (not the evaluator's): COCO panoptic gt.json + the PNGs
- * in gt/, pred_panoptic.json + the PNGs in pred_panoptic/ (already painted predictions) ->
- * es_eval_image, keeping segments_info order as source order and the declared areas.
+ * The loader here is the test's own (not the evaluator's; masks from the library's
+ * es_rle_encode_labels): COCO panoptic gt.json + the PNGs in gt/, pred_panoptic.json + the
+ * PNGs in pred_panoptic/ (already painted predictions) -> es_eval_image, keeping
+ * segments_info order as source order and the declared areas.
  */
 #include <math.h>
 #include <pthread.h>
@@ -16,75 +17,35 @@
 
 #include <cjson/cJSON.h>
 
+#include "entseg/rle.h"
 #include "es_test.h"
 #include "es_test_io.h"
 #include "pq.h"
-
-/* One RLE per wanted id (ids[k]), built in one column-major pass over the label map. */
-typedef struct rle_build {
-    uint32_t *cnts;
-    size_t m, cap;
-    uint64_t last_end;
-    uint64_t pixels;
-} rle_build;
-
-static void push_run(rle_build *b, uint32_t v) {
-    if (b->m == b->cap) {
-        b->cap = b->cap ? 2 * b->cap : 16;
-        b->cnts = realloc(b->cnts, b->cap * sizeof *b->cnts);
-    }
-    b->cnts[b->m++] = v;
-}
 
 static int cmp_u32(const void *a, const void *b) {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return (x > y) - (x < y);
 }
 
-/* masks[k] for wanted[k] (n of them, any order, may repeat); pixels[k] their counts. */
+/* masks[k] for wanted[k] (n of them, any order, may repeat; an id absent from the map gets
+ * an empty mask); pixels[k] their counts. */
 static void label_rles(const uint32_t *labels, uint32_t h, uint32_t w, const uint32_t *wanted,
                        size_t n, es_rle *masks, uint64_t *pixels) {
-    uint32_t *sorted = malloc((n ? n : 1) * sizeof *sorted);
-    memcpy(sorted, wanted, n * sizeof *sorted);
-    qsort(sorted, n, sizeof *sorted, cmp_u32);
-    rle_build *b = calloc(n ? n : 1, sizeof *b);
-    uint64_t total = (uint64_t)h * w, pos = 0;
-    uint32_t cached_id = 0;
-    long cached = -1;
-    for (uint32_t x = 0; x < w; x++)
-        for (uint32_t y = 0; y < h; y++, pos++) {
-            uint32_t id = labels[(size_t)y * w + x];
-            if (id == 0) continue;
-            if (id != cached_id || cached < 0) {
-                uint32_t *hit = bsearch(&id, sorted, n, sizeof *sorted, cmp_u32);
-                cached = hit ? (long)(hit - sorted) : -2;
-                cached_id = id;
-            }
-            if (cached < 0) continue;
-            rle_build *r = &b[cached];
-            if (r->m > 0 && r->last_end == pos) {
-                r->cnts[r->m - 1]++;
-            } else {
-                push_run(r, (uint32_t)(pos - r->last_end));
-                push_run(r, 1);
-            }
-            r->last_end = pos + 1;
-            r->pixels++;
-        }
+    es_error err = {0};
+    es_label_rles lr = {0};
+    CHECK_OK(es_rle_encode_labels(&lr, labels, h, w, &err), &err);
     for (size_t k = 0; k < n; k++) {
-        rle_build *r = &b[k];
-        if (r->m == 0 || r->last_end < total) push_run(r, (uint32_t)(total - r->last_end));
+        const uint32_t *hit = lr.n ? bsearch(&wanted[k], lr.ids, lr.n, sizeof *lr.ids, cmp_u32) : NULL;
+        masks[k] = ES_RLE_EMPTY;
+        if (hit) {
+            CHECK_OK(es_rle_copy(&masks[k], &lr.rles[hit - lr.ids], &err), &err);
+            pixels[k] = lr.areas[hit - lr.ids];
+        } else {
+            CHECK_OK(es_rle_zeros(&masks[k], h, w, &err), &err);
+            pixels[k] = 0;
+        }
     }
-    for (size_t i = 0; i < n; i++) {
-        uint32_t *hit = bsearch(&wanted[i], sorted, n, sizeof *sorted, cmp_u32);
-        rle_build *r = &b[hit - sorted];
-        masks[i] = (es_rle){h, w, (uint32_t)r->m, malloc(r->m * sizeof(uint32_t))};
-        memcpy(masks[i].cnts, r->cnts, r->m * sizeof(uint32_t));
-        pixels[i] = r->pixels;
-    }
-    for (size_t k = 0; k < n; k++) free(b[k].cnts);
-    free(b);
-    free(sorted);
+    es_label_rles_free(&lr);
 }
 
 typedef struct fixture {

@@ -12,12 +12,7 @@
 
 #include "entseg/image.h"
 #include "es_test.h"
-
-static char path_buf[4096];
-static const char *tmp_path(const char *name) {
-    snprintf(path_buf, sizeof path_buf, "%s/%s", es_test_tmpdir(), name);
-    return path_buf;
-}
+#include "es_test_io.h"
 
 /* Deterministic pattern that uses the whole sample range (incl. the high byte of 16/32 bit). */
 static void fill_pattern(es_pixels *p) {
@@ -45,7 +40,7 @@ static void png_round_trips_every_depth_and_channel_count(void) {
             es_pixels p, q;
             CHECK_OK(es_pixels_alloc(&p, 37, 23, ch, depth, &err), &err);
             fill_pattern(&p);
-            const char *path = tmp_path("rt.png");
+            const char *path = es_test_tmp_file("rt.png");
             CHECK_OK(es_png_write(path, &p, &err), &err);
             CHECK_OK(es_image_read(path, 0, &q, &err), &err);
             CHECK_MSG(same_pixels(&p, &q), "depth %u channels %u", depth, ch);
@@ -64,7 +59,7 @@ static void png_16bit_values_survive_in_native_order(void) {
     CHECK_OK(es_pixels_alloc(&p, 3, 1, 1, 2, &err), &err);
     uint16_t *v = p.data;
     v[0] = 0x1234, v[1] = 65535, v[2] = 1;
-    const char *path = tmp_path("g16.png");
+    const char *path = es_test_tmp_file("g16.png");
     CHECK_OK(es_png_write(path, &p, &err), &err);
     CHECK_OK(es_image_read(path, 0, &q, &err), &err);
     uint32_t ids[3];
@@ -99,7 +94,7 @@ static void write_palette_png(const char *path, int transparent) {
 
 static void palette_png_gives_rgb_or_indices(void) {
     es_error err;
-    const char *path = tmp_path("pal.png");
+    const char *path = es_test_tmp_file("pal.png");
     write_palette_png(path, 0);
     es_pixels p;
     CHECK_OK(es_image_read(path, ES_READ_PALETTE_INDEX, &p, &err), &err);
@@ -150,7 +145,7 @@ static void interlaced_and_1bit_pngs_read(void) {
         rows[y] = rgb[y];
         for (int i = 0; i < W * 3; i++) rgb[y][i] = (uint8_t)(y * 31 + i * 7);
     }
-    const char *path = tmp_path("adam7.png");
+    const char *path = es_test_tmp_file("adam7.png");
     write_plain_png(path, PNG_COLOR_TYPE_RGB, 8, PNG_INTERLACE_ADAM7, rows, W, H);
     es_pixels p;
     CHECK_OK(es_image_read(path, 0, &p, &err), &err);
@@ -163,7 +158,7 @@ static void interlaced_and_1bit_pngs_read(void) {
         memset(bits[y], 0, sizeof bits[y]);
         bits[y][0] = 0x80 >> (y % 8); /* pixel x = y % 8 is white */
     }
-    path = tmp_path("bits.png");
+    path = es_test_tmp_file("bits.png");
     write_plain_png(path, PNG_COLOR_TYPE_GRAY, 1, PNG_INTERLACE_NONE, rows, W, H);
     CHECK_OK(es_image_read(path, 0, &p, &err), &err);
     CHECK(p.channels == 1 && p.depth == 1);
@@ -176,7 +171,7 @@ static void interlaced_and_1bit_pngs_read(void) {
 
 /* A big-endian ("MM") 16-bit TIFF written straight through libtiff reads in native order. */
 static void big_endian_tiff_reads_native_values(void) {
-    const char *path = tmp_path("mm16.tif");
+    const char *path = es_test_tmp_file("mm16.tif");
     TIFF *t = TIFFOpen(path, "wb");
     CHECK(t != NULL);
     if (!t) return;
@@ -206,7 +201,7 @@ static void big_endian_tiff_reads_native_values(void) {
 /* A JPEG-compressed YCbCr TIFF (as scanners and some datasets write) reads as RGB. */
 static void jpeg_ycbcr_tiff_reads_as_rgb(void) {
     if (!TIFFIsCODECConfigured(COMPRESSION_JPEG)) return;
-    const char *path = tmp_path("ycbcr.tif");
+    const char *path = es_test_tmp_file("ycbcr.tif");
     TIFF *t = TIFFOpen(path, "w");
     CHECK(t != NULL);
     if (!t) return;
@@ -246,7 +241,7 @@ static void tiff_round_trips_striped_and_tiled(void) {
                 es_pixels p, q;
                 CHECK_OK(es_pixels_alloc(&p, 45, 39, ch, depths[di], &err), &err); /* not a tile multiple */
                 fill_pattern(&p);
-                const char *path = tmp_path("rt.tif");
+                const char *path = es_test_tmp_file("rt.tif");
                 if (tiled) CHECK_OK(es_tiff_write_tiled(path, &p, 16, &err), &err);
                 else CHECK_OK(es_tiff_write(path, &p, &err), &err);
                 CHECK_OK(es_image_read(path, 0, &q, &err), &err);
@@ -287,7 +282,7 @@ static void write_jpeg(const char *path, int gray) {
 static void jpeg_reads_gray_and_rgb(void) {
     es_error err;
     for (int gray = 0; gray <= 1; gray++) {
-        const char *path = tmp_path("img.jpg");
+        const char *path = es_test_tmp_file("img.jpg");
         write_jpeg(path, gray);
         es_pixels p;
         CHECK_OK(es_image_read(path, 0, &p, &err), &err);
@@ -354,12 +349,12 @@ static void on_every_format(uint32_t w, uint32_t h, uint32_t tile, const char *s
     fill_pattern(&p);
     char full[4096], name[256];
     snprintf(name, sizeof name, "%s.png", src);
-    snprintf(full, sizeof full, "%s", tmp_path(name));
+    snprintf(full, sizeof full, "%s", es_test_tmp_file(name));
     CHECK_OK(es_png_write(full, &p, &err), &err);
     snprintf(name, sizeof name, "%s.png", out);
     check(full, name);
     snprintf(name, sizeof name, "%s.tif", src);
-    snprintf(full, sizeof full, "%s", tmp_path(name));
+    snprintf(full, sizeof full, "%s", es_test_tmp_file(name));
     CHECK_OK(es_tiff_write(full, &p, &err), &err);
     snprintf(name, sizeof name, "%s.tif", out);
     check(full, name);
@@ -367,7 +362,7 @@ static void on_every_format(uint32_t w, uint32_t h, uint32_t tile, const char *s
     snprintf(name, sizeof name, "%s_tiled.tif", out);
     check(full, name);
     snprintf(name, sizeof name, "%s.jpg", src);
-    snprintf(full, sizeof full, "%s", tmp_path(name));
+    snprintf(full, sizeof full, "%s", es_test_tmp_file(name));
     write_jpeg(full, 0);
     snprintf(name, sizeof name, "%s.jpg", out);
     check(full, name);
@@ -423,7 +418,7 @@ static void corrupt_png_data_is_an_error(void) {
     es_pixels p;
     CHECK_OK(es_pixels_alloc(&p, 64, 64, 1, 1, &err), &err);
     fill_pattern(&p);
-    const char *path = tmp_path("corrupt.png");
+    const char *path = es_test_tmp_file("corrupt.png");
     CHECK_OK(es_png_write(path, &p, &err), &err);
     es_pixels_free(&p);
     FILE *f = fopen(path, "r+b");
@@ -438,7 +433,7 @@ static void corrupt_png_data_is_an_error(void) {
 static void wrong_magic_and_missing_files_are_errors(void) {
     es_error err;
     es_pixels p;
-    const char *path = tmp_path("not_an_image.png");
+    const char *path = es_test_tmp_file("not_an_image.png");
     FILE *f = fopen(path, "wb");
     fputs("GIF89a this is not a png at all", f);
     fclose(f);
@@ -449,7 +444,7 @@ static void wrong_magic_and_missing_files_are_errors(void) {
     CHECK_EQ_INT(es_image_read(path, 0, &p, &err), ES_ERR_FORMAT);
     uint32_t w, h;
     CHECK_EQ_INT(es_image_read_size(path, &w, &h, &err), ES_ERR_FORMAT);
-    CHECK_EQ_INT(es_image_read(tmp_path("does_not_exist.png"), 0, &p, &err), ES_ERR_IO);
+    CHECK_EQ_INT(es_image_read(es_test_tmp_file("does_not_exist.png"), 0, &p, &err), ES_ERR_IO);
     CHECK(strstr(err.msg, "does_not_exist.png") != NULL);
 }
 
@@ -457,15 +452,15 @@ static void writers_refuse_what_the_format_cannot_hold(void) {
     es_error err;
     es_pixels p;
     CHECK_OK(es_pixels_alloc(&p, 4, 4, 1, 4, &err), &err);
-    CHECK_EQ_INT(es_png_write(tmp_path("x.png"), &p, &err), ES_ERR_INVALID); /* 32-bit PNG */
+    CHECK_EQ_INT(es_png_write(es_test_tmp_file("x.png"), &p, &err), ES_ERR_INVALID); /* 32-bit PNG */
     es_pixels_free(&p);
     CHECK_EQ_INT(es_pixels_alloc(&p, 4, 4, 5, 1, &err), ES_ERR_INVALID);
     CHECK_EQ_INT(es_pixels_alloc(&p, 0, 4, 1, 1, &err), ES_ERR_INVALID);
     CHECK_EQ_INT(es_pixels_alloc(&p, 4, 4, 1, 3, &err), ES_ERR_INVALID);
-    CHECK_EQ_INT(es_png_write(tmp_path("no/such/dir/x.png"), &p, &err), ES_ERR_INVALID); /* p empty */
+    CHECK_EQ_INT(es_png_write(es_test_tmp_file("no/such/dir/x.png"), &p, &err), ES_ERR_INVALID); /* p empty */
     CHECK_OK(es_pixels_alloc(&p, 4, 4, 1, 1, &err), &err);
-    CHECK_EQ_INT(es_png_write(tmp_path("no/such/dir/x.png"), &p, &err), ES_ERR_IO);
-    CHECK_EQ_INT(es_tiff_write(tmp_path("no/such/dir/x.tif"), &p, &err), ES_ERR_IO);
+    CHECK_EQ_INT(es_png_write(es_test_tmp_file("no/such/dir/x.png"), &p, &err), ES_ERR_IO);
+    CHECK_EQ_INT(es_tiff_write(es_test_tmp_file("no/such/dir/x.tif"), &p, &err), ES_ERR_IO);
     es_pixels_free(&p);
     es_pixels_free(NULL);
 }

@@ -9,6 +9,7 @@
 #include "../../lib/src/mask_blob.h"
 #include "entseg/rle.h"
 #include "es_test.h"
+#include "test_rle_reference.h"
 
 /* An h x w row-major mask: a disc with a hole plus a few k-dependent bars, so that
  * neighbouring columns share most boundaries (as real masks do). */
@@ -23,11 +24,6 @@ static uint8_t *make_mask(uint32_t h, uint32_t w, int k) {
             m[(size_t)y * w + x] = (uint8_t)(disc || bar);
         }
     return m;
-}
-
-static int same_rle(const es_rle *a, const es_rle *b) {
-    if (a->h != b->h || a->w != b->w || a->m != b->m) return 0;
-    return a->m == 0 || memcmp(a->cnts, b->cnts, a->m * sizeof *a->cnts) == 0;
 }
 
 enum { NMASKS = 400 };
@@ -108,7 +104,7 @@ static void test_round_trip_with_dictionary(void) {
         memcpy(copy, blob, n);
         es_rle back = ES_RLE_EMPTY;
         CHECK_OK(es_mask_blob_decode(c, copy, n, r->h, r->w, &back, &err), &err);
-        CHECK(same_rle(r, &back));
+        CHECK(ref_rle_same(r, &back));
         es_rle_free(&back);
         if (copy[1] & ES_BLOB_ZSTD_DICT) {
             with_dict++;
@@ -139,7 +135,7 @@ static void test_older_blobs_still_decode(void) {
         CHECK_EQ_INT(blob[0], ES_MASK_BLOB_VERSION);
         es_rle back = ES_RLE_EMPTY;
         CHECK_OK(es_mask_blob_decode(reader, blob, n, r->h, r->w, &back, &err), &err);
-        CHECK(same_rle(r, &back));
+        CHECK(ref_rle_same(r, &back));
         es_rle_free(&back);
     }
     uint8_t dict[8192];
@@ -154,7 +150,7 @@ static void test_older_blobs_still_decode(void) {
             CHECK_OK(es_mask_blob_encode(c, r, &blob, &n, &err), &err);
             es_rle back = ES_RLE_EMPTY;
             CHECK_OK(es_mask_blob_decode(reader, blob, n, r->h, r->w, &back, &err), &err);
-            CHECK(same_rle(r, &back));
+            CHECK(ref_rle_same(r, &back));
             es_rle_free(&back);
         }
     } else {

@@ -53,6 +53,12 @@ static inline int ref_rle_equals_mask(const es_rle *r, const uint8_t *mask, uint
     return same;
 }
 
+/* Whether a and b have the same size and exactly the same runs. */
+static inline int ref_rle_same(const es_rle *a, const es_rle *b) {
+    return a->h == b->h && a->w == b->w && a->m == b->m &&
+           (a->m == 0 || memcmp(a->cnts, b->cnts, sizeof *a->cnts * a->m) == 0);
+}
+
 static inline uint64_t ref_area(const uint8_t *m, size_t n) {
     uint64_t a = 0;
     for (size_t i = 0; i < n; i++) a += m[i] != 0;

@@ -13,14 +13,8 @@
 #include "entseg/rle.h"
 #include "entseg/store.h"
 #include "es_test.h"
-
-static char path_buf[16][4096];
-static int path_slot;
-static const char *tmp_path(const char *name) {
-    char *p = path_buf[path_slot++ % 16];
-    snprintf(p, 4096, "%s/%s", es_test_tmpdir(), name);
-    return p;
-}
+#include "es_test_io.h"
+#include "test_rle_reference.h"
 
 static int file_exists(const char *path) { return access(path, F_OK) == 0; }
 
@@ -80,11 +74,6 @@ static void free_ents(es_entity *ents, size_t n) {
     free(ents);
 }
 
-static int same_rle(const es_rle *a, const es_rle *b) {
-    return a->h == b->h && a->w == b->w && a->m == b->m &&
-           (a->m == 0 || !memcmp(a->cnts, b->cnts, a->m * sizeof *a->cnts));
-}
-
 /* Adds image `name` (h x w, no source) with the entities_of its label map. */
 static void add_map_image(es_store *s, char *name, const uint32_t *ids, uint32_t h, uint32_t w, es_error *err) {
     size_t n;
@@ -103,7 +92,7 @@ static void check_map_reads_back(es_store *s, int64_t image_id, const uint32_t *
     CHECK_OK(es_store_read_entities(s, image_id, &ents, &n, err), err);
     CHECK_EQ_INT(n, n_expected);
     for (size_t k = 0; k < n && n == n_expected; k++)
-        CHECK(same_rle(&ents[k].mask, &expected[n - 1 - k].mask)); /* source_order was reversed */
+        CHECK(ref_rle_same(&ents[k].mask, &expected[n - 1 - k].mask)); /* source_order was reversed */
     es_entities_free(ents, n);
     free_ents(expected, n_expected);
 }
@@ -150,7 +139,7 @@ static void build_small_store(const char *path, int replace) {
 }
 
 static void test_written_entities_read_back_exactly(void) {
-    const char *path = tmp_path("small.db");
+    const char *path = es_test_tmp_file("small.db");
     build_small_store(path, 0);
     CHECK(file_exists(path));
     CHECK_EQ_INT(count_files_with_prefix("small.db.tmp"), 0);
@@ -203,7 +192,7 @@ static void test_written_entities_read_back_exactly(void) {
     for (size_t i = 0; i < n && n == n_expected; i++) {
         const es_entity *want = &expected[n - 1 - i]; /* source_order was reversed */
         CHECK_EQ_INT(ents[i].source_order, (int64_t)(i + 1));
-        CHECK(same_rle(&ents[i].mask, &want->mask));
+        CHECK(ref_rle_same(&ents[i].mask, &want->mask));
         CHECK_EQ_INT(ents[i].source_segment_id, want->source_segment_id);
         CHECK_EQ_INT(ents[i].category_id, want->category_id);
         CHECK_EQ_INT(ents[i].isthing, want->isthing);
@@ -281,7 +270,7 @@ static int log_scan(void *ctx, const es_image *img, es_entity *ents, size_t n, e
 }
 
 static void test_scan_streams_images_in_order(void) {
-    const char *path = tmp_path("scan.db");
+    const char *path = es_test_tmp_file("scan.db");
     build_small_store(path, 0);
     es_error err = {0};
     es_store *s;
@@ -326,7 +315,7 @@ static es_rle box_mask(uint32_t w, uint32_t h, uint32_t x0, uint32_t y0, uint32_
 }
 
 static void test_invariants_are_enforced(void) {
-    const char *path = tmp_path("inv.db");
+    const char *path = es_test_tmp_file("inv.db");
     es_error err = {0};
     es_store_options opt = {ES_STORE_GT, 0, NULL, NULL, 0};
     es_store *s;
@@ -405,14 +394,14 @@ static void test_invariants_are_enforced(void) {
     /* stores that allow overlaps: prediction stores and overlapping-instance GT */
     for (int kind = 0; kind < 2; kind++) {
         es_store_options o = {kind ? ES_STORE_PRED : ES_STORE_GT, kind ? 0 : 1, NULL, NULL, 1};
-        CHECK_OK(es_store_create(tmp_path("overlap_ok.db"), &o, &s, &err), &err);
+        CHECK_OK(es_store_create(es_test_tmp_file("overlap_ok.db"), &o, &s, &err), &err);
         if (!s) continue;
         e[1].is_crowd = 0;
         e[1].score = 0.25;
         CHECK_OK(add_image_with(s, "overlap", 20, 10, e, 3, &err), &err);
         CHECK_EQ_INT(es_store_overlapping_instances(s), !kind);
         CHECK_OK(es_store_finish(s, &err), &err);
-        CHECK_OK(es_store_open(tmp_path("overlap_ok.db"), ES_OPEN_READ, &s, &err), &err);
+        CHECK_OK(es_store_open(es_test_tmp_file("overlap_ok.db"), ES_OPEN_READ, &s, &err), &err);
         if (s) {
             CHECK_EQ_INT(es_store_overlapping_instances(s), !kind);
             CHECK_EQ_INT(es_store_get_kind(s), kind ? ES_STORE_PRED : ES_STORE_GT);
@@ -433,7 +422,7 @@ static void test_overlap_check_matches_pixel_oracle(void) {
     es_error err = {0};
     es_store_options opt = {ES_STORE_GT, 0, NULL, NULL, 1};
     es_store *s;
-    CHECK_OK(es_store_create(tmp_path("oracle.db"), &opt, &s, &err), &err);
+    CHECK_OK(es_store_create(es_test_tmp_file("oracle.db"), &opt, &s, &err), &err);
     if (!s) return;
     uint64_t state = 12345;
     int overlaps = 0, clean = 0;
@@ -479,7 +468,7 @@ static void test_overlap_check_matches_pixel_oracle(void) {
 }
 
 static void test_create_never_touches_the_target_until_finish(void) {
-    const char *path = tmp_path("target.db");
+    const char *path = es_test_tmp_file("target.db");
     build_small_store(path, 0);
     es_error err = {0};
     es_store *s = NULL;
@@ -509,7 +498,7 @@ static void test_create_never_touches_the_target_until_finish(void) {
     }
     CHECK_EQ_INT(count_files_with_prefix("target.db.tmp"), 0);
     /* a created store's own savepoints */
-    CHECK_OK(es_store_create(tmp_path("sp.db"), &keep, &s, &err), &err);
+    CHECK_OK(es_store_create(es_test_tmp_file("sp.db"), &keep, &s, &err), &err);
     CHECK_OK(es_store_begin(s, &err), &err);
     es_image img = {0, "a", 4, 4, NULL, NULL, NULL, ES_NONE};
     CHECK_OK(es_store_add_image(s, &img, &err), &err);
@@ -519,7 +508,7 @@ static void test_create_never_touches_the_target_until_finish(void) {
 }
 
 static void test_opened_store_transactions(void) {
-    const char *path = tmp_path("txn.db");
+    const char *path = es_test_tmp_file("txn.db");
     build_small_store(path, 0);
     es_error err = {0};
     es_store *s;
@@ -568,24 +557,24 @@ static void sql_on(const char *path, const char *sql) {
 static void test_files_that_are_not_current_stores_are_refused(void) {
     es_error err = {0};
     es_store *s = NULL;
-    const char *missing = tmp_path("missing.db");
+    const char *missing = es_test_tmp_file("missing.db");
     CHECK_EQ_INT(es_store_open(missing, ES_OPEN_READ, &s, &err), ES_ERR_IO);
     CHECK(strstr(err.msg, missing) != NULL);
 
-    const char *text = tmp_path("text.db");
+    const char *text = es_test_tmp_file("text.db");
     write_file(text, "this is a text file, not a database, but it is long enough to look like one....\n");
     CHECK_EQ_INT(es_store_open(text, ES_OPEN_READ, &s, &err), ES_ERR_FORMAT);
     CHECK(strstr(err.msg, text) && strstr(err.msg, "not an SQLite database"));
     CHECK_EQ_INT(es_store_open(text, ES_OPEN_WRITE, &s, &err), ES_ERR_FORMAT);
     printf("  %s\n", err.msg);
 
-    const char *other = tmp_path("other.db");
+    const char *other = es_test_tmp_file("other.db");
     sql_on(other, "CREATE TABLE t (x); INSERT INTO t VALUES (1)");
     CHECK_EQ_INT(es_store_open(other, ES_OPEN_WRITE, &s, &err), ES_ERR_SCHEMA);
     CHECK(strstr(err.msg, other) && strstr(err.msg, "not an entseg store"));
     printf("  %s\n", err.msg);
 
-    const char *newer = tmp_path("newer.db");
+    const char *newer = es_test_tmp_file("newer.db");
     build_small_store(newer, 0);
     sql_on(newer, "PRAGMA user_version = 3");
     CHECK_EQ_INT(es_store_open(newer, ES_OPEN_READ, &s, &err), ES_ERR_SCHEMA);
@@ -619,7 +608,7 @@ static const char schema_v1[] =
     "INSERT INTO images VALUES (1, 'old', 20, 10, 'coco', 'val', NULL, 42);";
 
 static void test_version_1_store_is_migrated_on_write(void) {
-    const char *path = tmp_path("v1.db");
+    const char *path = es_test_tmp_file("v1.db");
     sql_on(path, schema_v1);
     /* one entity with a real blob */
     es_rle r = box_mask(20, 10, 2, 3, 6, 7);
@@ -659,7 +648,7 @@ static void test_version_1_store_is_migrated_on_write(void) {
     CHECK_OK(es_store_read_entities(s, 1, &ents, &n, &err), &err);
     CHECK_EQ_INT(n, 1);
     if (n == 1) {
-        CHECK(same_rle(&ents[0].mask, &r));
+        CHECK(ref_rle_same(&ents[0].mask, &r));
         CHECK(isnan(ents[0].declared_area));
     }
     es_entities_free(ents, n);
@@ -698,7 +687,7 @@ static void flip_blob_byte(const char *path, int64_t id, size_t offset) {
 }
 
 static void test_corrupt_blob_in_store_is_a_format_error(void) {
-    const char *path = tmp_path("corrupt.db");
+    const char *path = es_test_tmp_file("corrupt.db");
     build_small_store(path, 0);
     /* flip a byte in the middle of entity 6's blob */
     flip_blob_byte(path, 6, 6);
@@ -727,7 +716,7 @@ static void test_corrupt_blob_in_store_is_a_format_error(void) {
 /* A store with more masks than the training threshold gets a zstd dictionary; later masks
  * name it, and everything reads back exactly (also after reopening). */
 static void test_large_store_trains_a_dictionary(void) {
-    const char *path = tmp_path("dict.db");
+    const char *path = es_test_tmp_file("dict.db");
     es_error err = {0};
     es_store_options opt = {ES_STORE_GT, 0, NULL, NULL, 0};
     es_store *s;
@@ -774,7 +763,7 @@ static void test_large_store_trains_a_dictionary(void) {
 /* A created store's savepoint rolled back after enough masks to train a dictionary: the
  * dictionary never outlives its row; what is kept reads back exactly. */
 static void test_dictionary_survives_savepoint_rollback(void) {
-    const char *path = tmp_path("dict_sp.db");
+    const char *path = es_test_tmp_file("dict_sp.db");
     es_error err = {0};
     es_store_options opt = {ES_STORE_GT, 0, NULL, NULL, 0};
     es_store *s;

@@ -8,6 +8,7 @@
 #include "../../lib/src/mask_blob.h"
 #include "entseg/rle.h"
 #include "es_test.h"
+#include "test_rle_reference.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static uint32_t rnd(void) {
@@ -42,11 +43,6 @@ static uint8_t *make_mask(int shape, uint32_t h, uint32_t w) {
     return m;
 }
 
-static int same_rle(const es_rle *a, const es_rle *b) {
-    if (a->h != b->h || a->w != b->w || a->m != b->m) return 0;
-    return a->m == 0 || memcmp(a->cnts, b->cnts, a->m * sizeof *a->cnts) == 0;
-}
-
 /* Encodes r with every model x compression, decodes, compares. */
 static void check_round_trip(es_mask_codec *c, const es_rle *r, const char *what) {
     static const int models[] = {ES_BLOB_MODEL_AUTO, ES_BLOB_MODEL_COUNTS, ES_BLOB_MODEL_COLUMNS};
@@ -65,7 +61,7 @@ static void check_round_trip(es_mask_codec *c, const es_rle *r, const char *what
             rc = es_mask_blob_decode(c, copy, n, r->h, r->w, &back, &err);
             CHECK_MSG(rc == ES_OK, "%s model %d level %d: decode: %s", what, models[mi],
                       levels[li], err.msg);
-            CHECK_MSG(rc || same_rle(r, &back), "%s model %d level %d: runs differ", what,
+            CHECK_MSG(rc || ref_rle_same(r, &back), "%s model %d level %d: runs differ", what,
                       models[mi], levels[li]);
             CHECK_OK(es_mask_blob_verify(copy, n, r->h, r->w, &err), &err);
             /* a blob decoded at another size than it was written for is refused */
@@ -187,7 +183,7 @@ static void test_damaged_blobs_are_refused(void) {
             } else {
                 /* a flip the format cannot see must still give a self-consistent mask */
                 CHECK_OK(es_rle_validate(&back, &err), &err);
-                if (!same_rle(&r, &back)) accepted_wrong++;
+                if (!ref_rle_same(&r, &back)) accepted_wrong++;
             }
             es_rle_free(&back);
         }
@@ -207,7 +203,7 @@ static void test_damaged_blobs_are_refused(void) {
                 refused++;
             } else {
                 CHECK_OK(es_rle_validate(&back, &err), &err);
-                accepted_wrong += !same_rle(&r, &back);
+                accepted_wrong += !ref_rle_same(&r, &back);
             }
             es_rle_free(&back);
         }
@@ -334,7 +330,7 @@ static void test_dictionary_blobs(void) {
         uint8_t *copy = malloc(n);
         memcpy(copy, blob, n);
         CHECK_OK(es_mask_blob_decode(c, copy, n, 64, 48, &back, &err), &err);
-        CHECK(same_rle(&r, &back));
+        CHECK(ref_rle_same(&r, &back));
         es_rle_free(&back);
         if (copy[1] & ES_BLOB_ZSTD_DICT) {
             with_dict++;

@@ -9,17 +9,8 @@
 #include "entseg/rle.h"
 #include "entseg/store.h"
 #include "es_test.h"
-
-static const char *tmp_path(const char *name) {
-    static char buf[4096];
-    snprintf(buf, sizeof buf, "%s/%s", es_test_tmpdir(), name);
-    return buf;
-}
-
-static int same_rle(const es_rle *a, const es_rle *b) {
-    return a->h == b->h && a->w == b->w && a->m == b->m &&
-           (a->m == 0 || !memcmp(a->cnts, b->cnts, a->m * sizeof *a->cnts));
-}
+#include "es_test_io.h"
+#include "test_rle_reference.h"
 
 /* The 50 real COCO panoptic segments: every mask round-trips through a store exactly, and
  * the store holds them in at most half the bytes of their source PNGs (issue 2's target). */
@@ -27,7 +18,7 @@ static void test_coco_samples_round_trip_in_half_the_png_bytes(void) {
     static const char *const pngs[] = {
         "data/coco-panopticapi/sample_data/panoptic_examples/000000142238.png",
         "data/coco-panopticapi/sample_data/panoptic_examples/000000439180.png"};
-    const char *path = tmp_path("coco.db");
+    const char *path = es_test_tmp_file("coco.db");
     es_error err = {0};
     es_store_options opt = {ES_STORE_GT, 0, NULL, NULL, 0};
     es_store *s;
@@ -77,7 +68,7 @@ static void test_coco_samples_round_trip_in_half_the_png_bytes(void) {
         CHECK_OK(es_store_read_entities(s, i + 1, &ents, &n, &err), &err);
         CHECK_EQ_INT(n, lr[i].n);
         for (size_t k = 0; k < n && n == lr[i].n; k++) {
-            CHECK(same_rle(&ents[k].mask, &lr[i].rles[k]));
+            CHECK(ref_rle_same(&ents[k].mask, &lr[i].rles[k]));
             CHECK_EQ_INT(ents[k].source_segment_id, lr[i].ids[k]);
         }
         es_entities_free(ents, n);

@@ -33,36 +33,35 @@ static int small_net_init(small_net *net, nn_ctx *ctx, int n, int c, int h, int 
     net->h = h;
     net->w = w;
     net->groups = groups;
-    int rc;
-    if ((rc = nn_params_create(&net->ps, err))) return rc;
+    ES_CHECK(nn_params_create(&net->ps, err));
     char name[64];
     for (int l = 0; l <= SMALL_NET_LAYERS; l++) {
         int cin = l == 0 ? 3 : c, cout = l == SMALL_NET_LAYERS ? 1 : c, k = l == SMALL_NET_LAYERS ? 1 : 3;
         snprintf(name, sizeof name, "conv%d.weight", l);
-        if ((rc = nn_params_add(net->ps, name, 0, 0, 4, NN_SHAPE(cout, cin, k, k), &net->conv_w[l], err))) return rc;
+        ES_CHECK(nn_params_add(net->ps, name, 0, 0, 4, NN_SHAPE(cout, cin, k, k), &net->conv_w[l], err));
         snprintf(name, sizeof name, "conv%d.bias", l);
-        if ((rc = nn_params_add(net->ps, name, 0, 0, 1, NN_SHAPE(cout), &net->conv_b[l], err))) return rc;
+        ES_CHECK(nn_params_add(net->ps, name, 0, 0, 1, NN_SHAPE(cout), &net->conv_b[l], err));
         if (l < SMALL_NET_LAYERS) {
             snprintf(name, sizeof name, "gn%d.weight", l);
-            if ((rc = nn_params_add(net->ps, name, 0, 0, 1, NN_SHAPE(c), &net->gn_g[l], err))) return rc;
+            ES_CHECK(nn_params_add(net->ps, name, 0, 0, 1, NN_SHAPE(c), &net->gn_g[l], err));
             snprintf(name, sizeof name, "gn%d.bias", l);
-            if ((rc = nn_params_add(net->ps, name, 0, 0, 1, NN_SHAPE(c), &net->gn_b[l], err))) return rc;
+            ES_CHECK(nn_params_add(net->ps, name, 0, 0, 1, NN_SHAPE(c), &net->gn_b[l], err));
         }
     }
-    if ((rc = nn_params_alloc(net->ps, ctx, err))) return rc;
+    ES_CHECK(nn_params_alloc(net->ps, ctx, err));
     nn_rng rng;
     nn_rng_seed(&rng, seed);
     for (int l = 0; l <= SMALL_NET_LAYERS; l++) {
-        if ((rc = nn_params_init(net->ps, ctx, net->conv_w[l], NN_INIT_KAIMING_UNIFORM, 0, 0, &rng, err))) return rc;
-        if ((rc = nn_params_init(net->ps, ctx, net->conv_b[l], NN_INIT_ZEROS, 0, 0, &rng, err))) return rc;
+        ES_CHECK(nn_params_init(net->ps, ctx, net->conv_w[l], NN_INIT_KAIMING_UNIFORM, 0, 0, &rng, err));
+        ES_CHECK(nn_params_init(net->ps, ctx, net->conv_b[l], NN_INIT_ZEROS, 0, 0, &rng, err));
         if (l < SMALL_NET_LAYERS) {
-            if ((rc = nn_params_init(net->ps, ctx, net->gn_g[l], NN_INIT_ONES, 0, 0, &rng, err))) return rc;
-            if ((rc = nn_params_init(net->ps, ctx, net->gn_b[l], NN_INIT_ZEROS, 0, 0, &rng, err))) return rc;
+            ES_CHECK(nn_params_init(net->ps, ctx, net->gn_g[l], NN_INIT_ONES, 0, 0, &rng, err));
+            ES_CHECK(nn_params_init(net->ps, ctx, net->gn_b[l], NN_INIT_ZEROS, 0, 0, &rng, err));
         }
     }
     nn_optim_opts o = nn_optim_opts_default(NN_OPTIM_SGD);
     o.momentum = 0.9f;
-    if ((rc = nn_optim_create(&net->opt, net->ps, ctx, &o, err))) return rc;
+    ES_CHECK(nn_optim_create(&net->opt, net->ps, ctx, &o, err));
     return nn_arena_create(&net->act, ctx, (size_t)n * c * h * w * 4 * 16, err);
 }
 
@@ -91,47 +90,44 @@ static void small_net_batch(nn_rng *rng, int n, int h, int w, float *x, float *t
 /* One training step on host data x (n, 3, h, w), t (n, 1, h, w); returns the mean loss. */
 static int small_net_step(small_net *net, nn_ctx *ctx, const float *x_host, const float *t_host,
                           float lr, float *loss, es_error *err) {
-    int rc, n = net->n, c = net->c, h = net->h, w = net->w;
+    int n = net->n, c = net->c, h = net->h, w = net->w;
     nn_arena_reset(net->act);
     nn_tensor x, t, conv[SMALL_NET_LAYERS + 1], gn[SMALL_NET_LAYERS], act[SMALL_NET_LAYERS];
-#define SN_TRY(e) \
-    if ((rc = (e))) return rc
-    SN_TRY(nn_tensor_new(net->act, &x, 0, 4, NN_SHAPE(n, 3, h, w), err));
-    SN_TRY(nn_tensor_new(net->act, &t, 0, 4, NN_SHAPE(n, 1, h, w), err));
-    SN_TRY(nn_tensor_upload(ctx, &x, x_host, err));
-    SN_TRY(nn_tensor_upload(ctx, &t, t_host, err));
+    ES_CHECK(nn_tensor_new(net->act, &x, 0, 4, NN_SHAPE(n, 3, h, w), err));
+    ES_CHECK(nn_tensor_new(net->act, &t, 0, 4, NN_SHAPE(n, 1, h, w), err));
+    ES_CHECK(nn_tensor_upload(ctx, &x, x_host, err));
+    ES_CHECK(nn_tensor_upload(ctx, &t, t_host, err));
     nn_conv2d_opts o3 = nn_conv2d_opts_make(1, 1, 1, 1), o1 = nn_conv2d_opts_make(1, 0, 1, 1);
     nn_params *ps = net->ps;
     const nn_tensor *in = &x;
     for (int l = 0; l < SMALL_NET_LAYERS; l++) {
-        SN_TRY(nn_tensor_new(net->act, &conv[l], 1, 4, NN_SHAPE(n, c, h, w), err));
-        SN_TRY(nn_tensor_new(net->act, &gn[l], 1, 4, NN_SHAPE(n, c, h, w), err));
-        SN_TRY(nn_tensor_new(net->act, &act[l], 1, 4, NN_SHAPE(n, c, h, w), err));
-        SN_TRY(nn_conv2d_forward(ctx, in, nn_params_tensor(ps, net->conv_w[l]), nn_params_tensor(ps, net->conv_b[l]),
+        ES_CHECK(nn_tensor_new(net->act, &conv[l], 1, 4, NN_SHAPE(n, c, h, w), err));
+        ES_CHECK(nn_tensor_new(net->act, &gn[l], 1, 4, NN_SHAPE(n, c, h, w), err));
+        ES_CHECK(nn_tensor_new(net->act, &act[l], 1, 4, NN_SHAPE(n, c, h, w), err));
+        ES_CHECK(nn_conv2d_forward(ctx, in, nn_params_tensor(ps, net->conv_w[l]), nn_params_tensor(ps, net->conv_b[l]),
                                  &conv[l], &o3, err));
-        SN_TRY(nn_groupnorm_forward(ctx, &conv[l], nn_params_tensor(ps, net->gn_g[l]),
+        ES_CHECK(nn_groupnorm_forward(ctx, &conv[l], nn_params_tensor(ps, net->gn_g[l]),
                                     nn_params_tensor(ps, net->gn_b[l]), net->groups, 1e-5f, &gn[l], err));
-        SN_TRY(nn_relu_forward(ctx, &gn[l], &act[l], err));
+        ES_CHECK(nn_relu_forward(ctx, &gn[l], &act[l], err));
         in = &act[l];
     }
     nn_tensor *logits = &conv[SMALL_NET_LAYERS];
-    SN_TRY(nn_tensor_new(net->act, logits, 1, 4, NN_SHAPE(n, 1, h, w), err));
-    SN_TRY(nn_conv2d_forward(ctx, in, nn_params_tensor(ps, net->conv_w[SMALL_NET_LAYERS]),
+    ES_CHECK(nn_tensor_new(net->act, logits, 1, 4, NN_SHAPE(n, 1, h, w), err));
+    ES_CHECK(nn_conv2d_forward(ctx, in, nn_params_tensor(ps, net->conv_w[SMALL_NET_LAYERS]),
                              nn_params_tensor(ps, net->conv_b[SMALL_NET_LAYERS]), logits, &o1, err));
-    SN_TRY(nn_params_zero_grad(ps, ctx, err));
-    SN_TRY(nn_bce_logits_loss(ctx, logits, &t, NULL, 1.0f / (float)logits->numel, loss, err));
-    SN_TRY(nn_conv2d_backward(ctx, in, nn_params_tensor(ps, net->conv_w[SMALL_NET_LAYERS]),
+    ES_CHECK(nn_params_zero_grad(ps, ctx, err));
+    ES_CHECK(nn_bce_logits_loss(ctx, logits, &t, NULL, 1.0f / (float)logits->numel, loss, err));
+    ES_CHECK(nn_conv2d_backward(ctx, in, nn_params_tensor(ps, net->conv_w[SMALL_NET_LAYERS]),
                               nn_params_tensor(ps, net->conv_b[SMALL_NET_LAYERS]), logits, &o1, err));
     for (int l = SMALL_NET_LAYERS - 1; l >= 0; l--) {
-        SN_TRY(nn_relu_backward(ctx, &gn[l], &act[l], err));
-        SN_TRY(nn_groupnorm_backward(ctx, &conv[l], nn_params_tensor(ps, net->gn_g[l]),
+        ES_CHECK(nn_relu_backward(ctx, &gn[l], &act[l], err));
+        ES_CHECK(nn_groupnorm_backward(ctx, &conv[l], nn_params_tensor(ps, net->gn_g[l]),
                                      nn_params_tensor(ps, net->gn_b[l]), net->groups, 1e-5f, &gn[l], err));
         const nn_tensor *prev = l == 0 ? &x : &act[l - 1];
-        SN_TRY(nn_conv2d_backward(ctx, prev, nn_params_tensor(ps, net->conv_w[l]),
+        ES_CHECK(nn_conv2d_backward(ctx, prev, nn_params_tensor(ps, net->conv_w[l]),
                                   nn_params_tensor(ps, net->conv_b[l]), &conv[l], &o3, err));
     }
-    SN_TRY(nn_optim_step(net->opt, ctx, lr, err));
-#undef SN_TRY
+    ES_CHECK(nn_optim_step(net->opt, ctx, lr, err));
     return ES_OK;
 }
 

@@ -25,8 +25,7 @@ void knet_image_path(const char *store_path, const char *rel, char *out, size_t 
         snprintf(out, size, "%.*s/%s", (int)(slash - store_path), store_path, rel);
 }
 
-int knet_read_image(const char *path, int size, float *out, uint32_t *width, uint32_t *height,
-                    es_error *err) {
+int knet_read_image(const char *path, int size, float *out, es_error *err) {
     es_pixels px = ES_PIXELS_EMPTY;
     ES_CHECK(es_image_read(path, 0, &px, err));
     if (px.width == 0 || px.height == 0 || (px.depth != 1 && px.depth != 2)) {
@@ -35,8 +34,6 @@ int knet_read_image(const char *path, int size, float *out, uint32_t *width, uin
                             path, px.width, px.height, px.depth);
     }
     int W = (int)px.width, H = (int)px.height, ch = (int)px.channels;
-    if (width) *width = px.width;
-    if (height) *height = px.height;
     /* bilinear, half-pixel centres (F.interpolate align_corners=False) */
     for (int y = 0; y < size; y++) {
         float sy = ((float)y + 0.5f) * H / size - 0.5f;
@@ -90,7 +87,6 @@ typedef struct scan_ctx {
     knet_loader *l;
     char **paths;
     size_t max_images;
-    es_error *err;
 } scan_ctx;
 
 static int on_image(void *vctx, const es_image *img, es_entity *ents, size_t n, es_error *err) {
@@ -138,7 +134,7 @@ static void decode_one(void *vctx, size_t i, int thread) {
         d->rcs[i] = es_error_set(&d->errs[i], ES_ERR_NOMEM, "loader: out of memory");
         return;
     }
-    d->rcs[i] = knet_read_image(path, d->l->size, s->image, NULL, NULL, &d->errs[i]);
+    d->rcs[i] = knet_read_image(path, d->l->size, s->image, &d->errs[i]);
 }
 
 int knet_loader_open(knet_loader *l, const char *store_path, int size, int mask_stride,
@@ -148,7 +144,6 @@ int knet_loader_open(knet_loader *l, const char *store_path, int size, int mask_
     l->hm = size / mask_stride;
     l->wm = size / mask_stride;
     l->rng = seed * 2654435761u + 1;
-    l->flip = 1;
     es_store *st = NULL;
     ES_CHECK(es_store_open(store_path, ES_OPEN_READ, &st, err));
     int64_t count = es_store_image_count(st);
@@ -163,7 +158,7 @@ int knet_loader_open(knet_loader *l, const char *store_path, int size, int mask_
         free(paths);
         return es_error_set(err, ES_ERR_NOMEM, "loader: out of memory");
     }
-    scan_ctx sc = {l, paths, max_images, err};
+    scan_ctx sc = {l, paths, max_images};
     int rc = es_store_scan(st, ES_NONE, ES_NONE, 0, on_image, &sc, err);
     es_store_close(st);
     if (rc) es_error_prefix(err, "%s", store_path);
@@ -235,7 +230,7 @@ int knet_loader_next(knet_loader *l, int batch, float *images, knet_targets *tg,
             l->pos = 0;
         }
         const knet_sample *s = &l->samples[l->order[l->pos++]];
-        int flip = l->flip && (next_u64(&l->rng) & 1);
+        int flip = (int)(next_u64(&l->rng) & 1);
         float *img = images + (size_t)b * 3 * px;
         float *m = l->mask_buf + (size_t)b * KNET_MAX_GT * cells;
         for (int c = 0; c < 3; c++)

@@ -27,7 +27,6 @@ typedef struct knet_loader {
     knet_sample *samples;
     size_t *order, pos;
     uint64_t rng;
-    int flip;
     float *mask_buf; /* batch targets live here */
 } knet_loader;
 
@@ -39,8 +38,7 @@ void knet_loader_free(knet_loader *l);
 int knet_loader_next(knet_loader *l, int batch, float *images, knet_targets *tg, es_error *err);
 
 /* Reads one image file and resizes it to size x size, normalised (3 x size x size). */
-int knet_read_image(const char *path, int size, float *out, uint32_t *width,
-                    uint32_t *height, es_error *err);
+int knet_read_image(const char *path, int size, float *out, es_error *err);
 /* dirname(store_path)/rel, or rel when absolute. */
 void knet_image_path(const char *store_path, const char *rel, char *out, size_t size);
 

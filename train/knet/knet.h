@@ -45,6 +45,9 @@ knet_config knet_config_tiny(void);
 /* The full preset (ResNet-50 widths, 100 kernels); the model code builds the same
  * GroupNorm ResNet family, see docs/knet.md. */
 knet_config knet_config_full(void);
+/* The defaults of the preset called `name` ("tiny" or "full") into *out; ES_ERR_INVALID
+ * (and *out untouched) for any other name. */
+int knet_config_preset(const char *name, knet_config *out, es_error *err);
 /* Loads a flat JSON object of fields into c (unknown keys are an error). */
 int knet_config_load_json(knet_config *c, const char *path, es_error *err);
 int knet_config_parse_json(knet_config *c, const char *text, es_error *err);

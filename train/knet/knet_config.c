@@ -85,6 +85,13 @@ knet_config knet_config_full(void) {
     return c;
 }
 
+int knet_config_preset(const char *name, knet_config *out, es_error *err) {
+    if (!strcmp(name, "tiny")) *out = knet_config_tiny();
+    else if (!strcmp(name, "full")) *out = knet_config_full();
+    else return es_error_set(err, ES_ERR_INVALID, "config: preset must be tiny or full, not '%s'", name);
+    return ES_OK;
+}
+
 static const field *find_field(const char *name) {
     for (size_t i = 0; i < N_FIELDS; i++)
         if (!strcmp(fields[i].name, name)) return &fields[i];
@@ -95,11 +102,12 @@ static int set_from_text(knet_config *c, const field *f, const char *v, es_error
     char *end = NULL;
     void *p = (char *)c + f->offset;
     switch (f->type) {
-    case F_STR:
-        if (strcmp(v, "tiny") && strcmp(v, "full"))
-            return es_error_set(err, ES_ERR_INVALID, "config: preset must be tiny or full, not '%s'", v);
+    case F_STR: {
+        knet_config named; /* checks the name; key=value renames, the other fields stay */
+        ES_CHECK(knet_config_preset(v, &named, err));
         snprintf((char *)p, sizeof c->preset, "%s", v);
         return ES_OK;
+    }
     case F_INT: {
         long x = strtol(v, &end, 10);
         if (end == v || *end || x < 0 || x > 100000000)

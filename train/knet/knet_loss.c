@@ -72,35 +72,42 @@ int knet_loss(knet_model *m, tp_tape *t, const knet_outputs *out, const knet_tar
     float *mask_t = malloc(((size_t)total_gt + 1) * hw * sizeof *mask_t);
     int rc = (!mh || !ch || !p || !cost || !rows || !cols || !cls_t || !mask_t)
                  ? es_error_set(err, ES_ERR_NOMEM, "knet loss: out of memory") : ES_OK;
+    /* the assignment (idx, cls_t, mask_t) of stage `assigned`'s predictions */
+    int assigned = -1, npos = 0;
+    int32_t *idx = NULL, idx_host[64 * KNET_MAX_GT];
     for (int s = 0; s <= stages && !rc; s++) {
         int src = s == 0 ? 0 : s - 1; /* the predictions the assignment looks at */
-        rc = nn_tensor_download(t->ctx, &out->masks[src], mh, err);
-        if (!rc && src > 0) rc = nn_tensor_download(t->ctx, &out->cls[src], ch, err);
-        if (rc) break;
-        int npos = 0;
-        int32_t *idx = nn_arena_alloc(t->arena, sizeof(int32_t) * ((size_t)total_gt + 1), err);
-        if (!idx) {
-            rc = err ? err->code : ES_ERR_NOMEM;
-            break;
-        }
-        int32_t idx_host[64 * KNET_MAX_GT];
-        memset(cls_t, 0, (size_t)B * N * sizeof *cls_t);
-        for (int b = 0; b < B && !rc; b++) {
-            int G = tg->n_gt[b];
-            if (G == 0) continue;
-            match_cost(mh + (size_t)b * N * hw, src > 0 ? ch + (size_t)b * N : NULL, N, hw,
-                       tg->masks[b], G, cost, p);
-            rc = nn_linear_sum_assignment(cost, N, G, rows, cols, NULL, err);
-            int k = N < G ? N : G;
-            for (int i = 0; i < k && !rc; i++) {
-                idx_host[npos] = b * N + rows[i];
-                memcpy(mask_t + (size_t)npos * hw, tg->masks[b] + (size_t)cols[i] * hw,
-                       (size_t)hw * sizeof *mask_t);
-                cls_t[b * N + rows[i]] = 1.0f;
-                npos++;
+        if (src != assigned) {        /* stage 1 reuses stage 0's assignment */
+            rc = nn_tensor_download(t->ctx, &out->masks[src], mh, err);
+            if (!rc && src > 0) rc = nn_tensor_download(t->ctx, &out->cls[src], ch, err);
+            if (rc) break;
+            npos = 0;
+            idx = nn_arena_alloc(t->arena, sizeof(int32_t) * ((size_t)total_gt + 1), err);
+            if (!idx) {
+                rc = err ? err->code : ES_ERR_NOMEM;
+                break;
             }
+            memset(cls_t, 0, (size_t)B * N * sizeof *cls_t);
+            for (int b = 0; b < B && !rc; b++) {
+                int G = tg->n_gt[b];
+                if (G == 0) continue;
+                match_cost(mh + (size_t)b * N * hw, src > 0 ? ch + (size_t)b * N : NULL, N, hw,
+                           tg->masks[b], G, cost, p);
+                rc = nn_linear_sum_assignment(cost, N, G, rows, cols, NULL, err);
+                int k = N < G ? N : G;
+                for (int i = 0; i < k && !rc; i++) {
+                    idx_host[npos] = b * N + rows[i];
+                    memcpy(mask_t + (size_t)npos * hw, tg->masks[b] + (size_t)cols[i] * hw,
+                           (size_t)hw * sizeof *mask_t);
+                    cls_t[b * N + rows[i]] = 1.0f;
+                    npos++;
+                }
+            }
+            if (!rc && npos > 0)
+                rc = nn_memcpy_to_device(t->ctx, idx, idx_host, sizeof(int32_t) * (size_t)npos, err);
+            if (rc) break;
+            assigned = src;
         }
-        if (rc) break;
         float avg = npos > 0 ? (float)npos : 1.0f;
         float lc = 0, lm = 0, ld = 0;
         if (s > 0) {
@@ -112,9 +119,8 @@ int knet_loss(knet_model *m, tp_tape *t, const knet_outputs *out, const knet_tar
             if (!rc) rc = nn_sigmoid_focal_loss(t->ctx, &logits, &targ, NULL, 0.25f, 2.0f, W_CLS / avg, &lc, err);
         }
         if (!rc && npos > 0) {
-            rc = nn_memcpy_to_device(t->ctx, idx, idx_host, sizeof(int32_t) * (size_t)npos, err);
             nn_tensor rowsv, matched, targ;
-            if (!rc) rc = nn_tensor_view(&out->masks[s], 2, NN_SHAPE(B * N, hw), &rowsv, err);
+            rc = nn_tensor_view(&out->masks[s], 2, NN_SHAPE(B * N, hw), &rowsv, err);
             if (!rc) {
                 matched = tp_index(t, &rowsv, idx, npos);
                 rc = t->rc;

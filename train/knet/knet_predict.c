@@ -122,7 +122,7 @@ int knet_predict_store(knet_model *m, nn_ctx *ctx, const char *images_db, const 
             }
             char path[4096];
             knet_image_path(images_db, img->path, path, sizeof path);
-            rc = knet_read_image(path, S, host + (size_t)b * 3 * S * S, NULL, NULL, err);
+            rc = knet_read_image(path, S, host + (size_t)b * 3 * S * S, err);
         }
         if (rc) break;
         tp_reset(&t, 0);

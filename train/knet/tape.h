@@ -18,9 +18,8 @@ typedef enum tp_kind {
 typedef struct tp_op {
     tp_kind kind;
     nn_tensor a, b, c, y, probs;  /* inputs (c: bias/beta), output, attention probs */
-    int has_b, has_c;
+    int has_c;
     int i0, i1, i2;
-    float f0;
     nn_conv2d_opts co;
     const int32_t *idx;
 } tp_op;

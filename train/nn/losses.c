@@ -7,10 +7,10 @@
 
 static int pair_check(nn_ctx *ctx, const char *op, const nn_tensor *x, const nn_tensor *t,
                       const nn_tensor *w, float *loss, es_error *err) {
-    NN_TRY(nn_check_tensor(op, "logits", x, 0, err));
-    NN_TRY(nn_check_device(ctx, op, x, err));
-    NN_TRY(nn_check_numel(op, "targets", t, x->numel, err));
-    if (w) NN_TRY(nn_check_numel(op, "weight", w, x->numel, err));
+    ES_CHECK(nn_check_tensor(op, "logits", x, 0, err));
+    ES_CHECK(nn_check_device(ctx, op, x, err));
+    ES_CHECK(nn_check_numel(op, "targets", t, x->numel, err));
+    if (w) ES_CHECK(nn_check_numel(op, "weight", w, x->numel, err));
     if (!loss) return es_error_set(err, ES_ERR_INVALID, "%s: loss output is missing", op);
     return ES_OK;
 }
@@ -25,7 +25,7 @@ static double sigmoid_d(double x) { return 1.0 / (1.0 + exp(-x)); }
 int nn_sigmoid_focal_loss(nn_ctx *ctx, const nn_tensor *logits, const nn_tensor *targets,
                           const nn_tensor *weight, float alpha, float gamma, float scale,
                           float *loss, es_error *err) {
-    NN_TRY(pair_check(ctx, "sigmoid_focal_loss", logits, targets, weight, loss, err));
+    ES_CHECK(pair_check(ctx, "sigmoid_focal_loss", logits, targets, weight, loss, err));
     NN_CUDA_DISPATCH(ctx, nn_cuda_sigmoid_loss(ctx, 1, logits, targets, weight, alpha, gamma,
                                                scale, loss, err));
     double total = 0;
@@ -51,7 +51,7 @@ int nn_sigmoid_focal_loss(nn_ctx *ctx, const nn_tensor *logits, const nn_tensor 
 
 int nn_bce_logits_loss(nn_ctx *ctx, const nn_tensor *logits, const nn_tensor *targets,
                        const nn_tensor *weight, float scale, float *loss, es_error *err) {
-    NN_TRY(pair_check(ctx, "bce_logits_loss", logits, targets, weight, loss, err));
+    ES_CHECK(pair_check(ctx, "bce_logits_loss", logits, targets, weight, loss, err));
     NN_CUDA_DISPATCH(ctx, nn_cuda_sigmoid_loss(ctx, 0, logits, targets, weight, 0, 0, scale,
                                                loss, err));
     double total = 0;
@@ -67,7 +67,7 @@ int nn_bce_logits_loss(nn_ctx *ctx, const nn_tensor *logits, const nn_tensor *ta
 
 int nn_dice_loss(nn_ctx *ctx, const nn_tensor *logits, const nn_tensor *targets,
                  nn_dice_variant variant, float scale, float *loss, es_error *err) {
-    NN_TRY(pair_check(ctx, "dice_loss", logits, targets, NULL, loss, err));
+    ES_CHECK(pair_check(ctx, "dice_loss", logits, targets, NULL, loss, err));
     if (variant < NN_DICE_KNET || variant > NN_DICE_MASK2FORMER)
         return es_error_set(err, ES_ERR_INVALID, "dice_loss: unknown variant %d", (int)variant);
     NN_CUDA_DISPATCH(ctx, nn_cuda_dice_loss(ctx, logits, targets, (int)variant, scale, loss, err));
@@ -115,10 +115,10 @@ int nn_dice_loss(nn_ctx *ctx, const nn_tensor *logits, const nn_tensor *targets,
 int nn_softmax_ce_loss(nn_ctx *ctx, const nn_tensor *logits, const int32_t *labels,
                        const nn_tensor *class_weight, int weighted_mean, float scale,
                        float *loss, es_error *err) {
-    NN_TRY(nn_check_tensor("softmax_ce_loss", "logits", logits, 0, err));
-    NN_TRY(nn_check_device(ctx, "softmax_ce_loss", logits, err));
+    ES_CHECK(nn_check_tensor("softmax_ce_loss", "logits", logits, 0, err));
+    ES_CHECK(nn_check_device(ctx, "softmax_ce_loss", logits, err));
     int c = logits->shape[logits->ndim - 1];
-    if (class_weight) NN_TRY(nn_check_numel("softmax_ce_loss", "class_weight", class_weight, c, err));
+    if (class_weight) ES_CHECK(nn_check_numel("softmax_ce_loss", "class_weight", class_weight, c, err));
     if (!labels || !loss) return es_error_set(err, ES_ERR_INVALID, "softmax_ce_loss: labels or loss missing");
     NN_CUDA_DISPATCH(ctx, nn_cuda_softmax_ce_loss(ctx, logits, labels, class_weight, weighted_mean,
                                                   scale, loss, err));

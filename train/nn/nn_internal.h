@@ -40,12 +40,6 @@ int nn_check_numel(const char *op, const char *what, const nn_tensor *t, int64_t
                    es_error *err);
 int nn_check_device(nn_ctx *ctx, const char *op, const nn_tensor *t, es_error *err);
 
-#define NN_TRY(expr)                  \
-    do {                              \
-        int nn_rc_ = (expr);          \
-        if (nn_rc_) return nn_rc_;    \
-    } while (0)
-
 #ifdef ENTSEG_NN_CUDA
 #include "cuda/nn_cuda.h"
 #define NN_ON_CUDA(ctx) ((ctx)->device == NN_DEVICE_CUDA)

@@ -18,13 +18,13 @@ int nn_axpy(nn_ctx *ctx, float alpha, const float *restrict dy, float *restrict 
 
 static int act_check(nn_ctx *ctx, const char *op, const nn_tensor *x, const nn_tensor *y,
                      es_error *err) {
-    NN_TRY(nn_check_same(op, x, y, err));
+    ES_CHECK(nn_check_same(op, x, y, err));
     return nn_check_device(ctx, op, x, err);
 }
 
 static int act_forward(nn_ctx *ctx, int kind, const char *op, const nn_tensor *x, nn_tensor *y,
                        es_error *err) {
-    NN_TRY(act_check(ctx, op, x, y, err));
+    ES_CHECK(act_check(ctx, op, x, y, err));
     NN_CUDA_DISPATCH(ctx, nn_cuda_act_forward(ctx, kind, x->data, y->data, x->numel, err));
     const float *restrict in = x->data;
     float *restrict out = y->data;
@@ -51,7 +51,7 @@ static int act_forward(nn_ctx *ctx, int kind, const char *op, const nn_tensor *x
 
 static int act_backward(nn_ctx *ctx, int kind, const char *op, const nn_tensor *x,
                         const nn_tensor *y, es_error *err) {
-    NN_TRY(act_check(ctx, op, x, y, err));
+    ES_CHECK(act_check(ctx, op, x, y, err));
     if (!y->grad) return es_error_set(err, ES_ERR_INVALID, "%s backward: y has no grad", op);
     if (!x->grad) return ES_OK;
     NN_CUDA_DISPATCH(ctx, nn_cuda_act_backward(ctx, kind, x->data, y->data, y->grad, x->grad,
@@ -98,7 +98,7 @@ int nn_sigmoid_backward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *y, es_
 /* ---- softmax ---- */
 
 int nn_softmax_forward(nn_ctx *ctx, const nn_tensor *x, nn_tensor *y, es_error *err) {
-    NN_TRY(act_check(ctx, "softmax", x, y, err));
+    ES_CHECK(act_check(ctx, "softmax", x, y, err));
     int d = x->shape[x->ndim - 1];
     int64_t rows = d ? x->numel / d : 0;
     NN_CUDA_DISPATCH(ctx, nn_cuda_softmax_forward(ctx, x->data, y->data, rows, d, err));
@@ -119,7 +119,7 @@ int nn_softmax_forward(nn_ctx *ctx, const nn_tensor *x, nn_tensor *y, es_error *
 }
 
 int nn_softmax_backward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *y, es_error *err) {
-    NN_TRY(act_check(ctx, "softmax", x, y, err));
+    ES_CHECK(act_check(ctx, "softmax", x, y, err));
     if (!y->grad) return es_error_set(err, ES_ERR_INVALID, "softmax backward: y has no grad");
     if (!x->grad) return ES_OK;
     int d = x->shape[x->ndim - 1];
@@ -146,10 +146,10 @@ typedef struct bcast {
 
 static int bcast_check(nn_ctx *ctx, const char *op, const nn_tensor *a, const nn_tensor *b,
                        const nn_tensor *y, bcast *bc, es_error *err) {
-    NN_TRY(nn_check_tensor(op, "a", a, 0, err));
-    NN_TRY(nn_check_tensor(op, "b", b, 0, err));
-    NN_TRY(nn_check_device(ctx, op, a, err));
-    NN_TRY(nn_check_same(op, a, y, err));
+    ES_CHECK(nn_check_tensor(op, "a", a, 0, err));
+    ES_CHECK(nn_check_tensor(op, "b", b, 0, err));
+    ES_CHECK(nn_check_device(ctx, op, a, err));
+    ES_CHECK(nn_check_same(op, a, y, err));
     char s1[80], s2[80];
     bc->same = a->numel == b->numel && nn_tensor_same_shape(a, b);
     if (bc->same) return ES_OK;
@@ -189,7 +189,7 @@ static int bcast_check(nn_ctx *ctx, const char *op, const nn_tensor *a, const nn
 int nn_add_forward(nn_ctx *ctx, const nn_tensor *a, const nn_tensor *b, float alpha,
                    nn_tensor *y, es_error *err) {
     bcast bc = {0};
-    NN_TRY(bcast_check(ctx, "add", a, b, y, &bc, err));
+    ES_CHECK(bcast_check(ctx, "add", a, b, y, &bc, err));
     NN_CUDA_DISPATCH(ctx, nn_cuda_binary_forward(ctx, 0, a, b, alpha, y, err));
     float *out = y->data;
     const float *pa = a->data, *pb = b->data;
@@ -204,13 +204,13 @@ int nn_add_forward(nn_ctx *ctx, const nn_tensor *a, const nn_tensor *b, float al
 int nn_add_backward(nn_ctx *ctx, const nn_tensor *a, const nn_tensor *b, float alpha,
                     const nn_tensor *y, es_error *err) {
     bcast bc = {0};
-    NN_TRY(bcast_check(ctx, "add", a, b, y, &bc, err));
+    ES_CHECK(bcast_check(ctx, "add", a, b, y, &bc, err));
     if (!y->grad) return es_error_set(err, ES_ERR_INVALID, "add backward: y has no grad");
     NN_CUDA_DISPATCH(ctx, nn_cuda_binary_backward(ctx, 0, a, b, alpha, y, err));
-    if (a->grad) NN_TRY(nn_axpy(ctx, 1.0f, y->grad, a->grad, a->numel, err));
+    if (a->grad) ES_CHECK(nn_axpy(ctx, 1.0f, y->grad, a->grad, a->numel, err));
     if (b->grad) {
         if (bc.same) {
-            NN_TRY(nn_axpy(ctx, alpha, y->grad, b->grad, b->numel, err));
+            ES_CHECK(nn_axpy(ctx, alpha, y->grad, b->grad, b->numel, err));
         } else {
             const float *dy = y->grad;
             float *db = b->grad;
@@ -223,7 +223,7 @@ int nn_add_backward(nn_ctx *ctx, const nn_tensor *a, const nn_tensor *b, float a
 int nn_mul_forward(nn_ctx *ctx, const nn_tensor *a, const nn_tensor *b, nn_tensor *y,
                    es_error *err) {
     bcast bc = {0};
-    NN_TRY(bcast_check(ctx, "mul", a, b, y, &bc, err));
+    ES_CHECK(bcast_check(ctx, "mul", a, b, y, &bc, err));
     NN_CUDA_DISPATCH(ctx, nn_cuda_binary_forward(ctx, 1, a, b, 1.0f, y, err));
     float *out = y->data;
     const float *pa = a->data, *pb = b->data;
@@ -238,7 +238,7 @@ int nn_mul_forward(nn_ctx *ctx, const nn_tensor *a, const nn_tensor *b, nn_tenso
 int nn_mul_backward(nn_ctx *ctx, const nn_tensor *a, const nn_tensor *b, const nn_tensor *y,
                     es_error *err) {
     bcast bc = {0};
-    NN_TRY(bcast_check(ctx, "mul", a, b, y, &bc, err));
+    ES_CHECK(bcast_check(ctx, "mul", a, b, y, &bc, err));
     if (!y->grad) return es_error_set(err, ES_ERR_INVALID, "mul backward: y has no grad");
     NN_CUDA_DISPATCH(ctx, nn_cuda_binary_backward(ctx, 1, a, b, 1.0f, y, err));
     const float *pa = a->data, *pb = b->data, *dy = y->grad;
@@ -266,7 +266,7 @@ int nn_mul_backward(nn_ctx *ctx, const nn_tensor *a, const nn_tensor *b, const n
 
 int nn_scale_forward(nn_ctx *ctx, const nn_tensor *x, float alpha, float beta, nn_tensor *y,
                      es_error *err) {
-    NN_TRY(act_check(ctx, "scale", x, y, err));
+    ES_CHECK(act_check(ctx, "scale", x, y, err));
     NN_CUDA_DISPATCH(ctx, nn_cuda_scale_forward(ctx, x->data, alpha, beta, y->data, x->numel, err));
     const float *in = x->data;
     float *out = y->data;
@@ -276,7 +276,7 @@ int nn_scale_forward(nn_ctx *ctx, const nn_tensor *x, float alpha, float beta, n
 
 int nn_scale_backward(nn_ctx *ctx, const nn_tensor *x, float alpha, const nn_tensor *y,
                       es_error *err) {
-    NN_TRY(act_check(ctx, "scale", x, y, err));
+    ES_CHECK(act_check(ctx, "scale", x, y, err));
     if (!y->grad) return es_error_set(err, ES_ERR_INVALID, "scale backward: y has no grad");
     if (!x->grad) return ES_OK;
     return nn_axpy(ctx, alpha, y->grad, x->grad, x->numel, err);
@@ -302,13 +302,13 @@ static int copy_blocks(nn_ctx *ctx, float *dst, int64_t dst_stride, int64_t dst_
 
 static int concat_check(nn_ctx *ctx, int n, const nn_tensor *const *xs, int dim,
                         const nn_tensor *y, es_error *err) {
-    NN_TRY(nn_check_tensor("concat", "y", y, 0, err));
+    ES_CHECK(nn_check_tensor("concat", "y", y, 0, err));
     if (n < 1 || dim < 0 || dim >= y->ndim)
         return es_error_set(err, ES_ERR_INVALID, "concat: %d inputs along dim %d", n, dim);
     int total = 0;
     for (int i = 0; i < n; i++) {
-        NN_TRY(nn_check_tensor("concat", "input", xs[i], y->ndim, err));
-        NN_TRY(nn_check_device(ctx, "concat", xs[i], err));
+        ES_CHECK(nn_check_tensor("concat", "input", xs[i], y->ndim, err));
+        ES_CHECK(nn_check_device(ctx, "concat", xs[i], err));
         for (int d = 0; d < y->ndim; d++)
             if (d != dim && xs[i]->shape[d] != y->shape[d]) {
                 char s1[80], s2[80];
@@ -325,12 +325,12 @@ static int concat_check(nn_ctx *ctx, int n, const nn_tensor *const *xs, int dim,
 
 int nn_concat_forward(nn_ctx *ctx, int n, const nn_tensor *const *xs, int dim, nn_tensor *y,
                       es_error *err) {
-    NN_TRY(concat_check(ctx, n, xs, dim, y, err));
+    ES_CHECK(concat_check(ctx, n, xs, dim, y, err));
     int64_t outer = nn_tensor_dims(y, 0, dim), inner = nn_tensor_dims(y, dim + 1, y->ndim);
     int64_t ystride = (int64_t)y->shape[dim] * inner, off = 0;
     for (int i = 0; i < n; i++) {
         int64_t blk = (int64_t)xs[i]->shape[dim] * inner;
-        NN_TRY(copy_blocks(ctx, y->data, ystride, off, xs[i]->data, blk, 0, outer, blk, 0, err));
+        ES_CHECK(copy_blocks(ctx, y->data, ystride, off, xs[i]->data, blk, 0, outer, blk, 0, err));
         off += blk;
     }
     return ES_OK;
@@ -338,14 +338,14 @@ int nn_concat_forward(nn_ctx *ctx, int n, const nn_tensor *const *xs, int dim, n
 
 int nn_concat_backward(nn_ctx *ctx, int n, const nn_tensor *const *xs, int dim,
                        const nn_tensor *y, es_error *err) {
-    NN_TRY(concat_check(ctx, n, xs, dim, y, err));
+    ES_CHECK(concat_check(ctx, n, xs, dim, y, err));
     if (!y->grad) return es_error_set(err, ES_ERR_INVALID, "concat backward: y has no grad");
     int64_t outer = nn_tensor_dims(y, 0, dim), inner = nn_tensor_dims(y, dim + 1, y->ndim);
     int64_t ystride = (int64_t)y->shape[dim] * inner, off = 0;
     for (int i = 0; i < n; i++) {
         int64_t blk = (int64_t)xs[i]->shape[dim] * inner;
         if (xs[i]->grad)
-            NN_TRY(copy_blocks(ctx, xs[i]->grad, blk, 0, y->grad, ystride, off, outer, blk, 1, err));
+            ES_CHECK(copy_blocks(ctx, xs[i]->grad, blk, 0, y->grad, ystride, off, outer, blk, 1, err));
         off += blk;
     }
     return ES_OK;
@@ -353,9 +353,9 @@ int nn_concat_backward(nn_ctx *ctx, int n, const nn_tensor *const *xs, int dim,
 
 static int slice_check(nn_ctx *ctx, const nn_tensor *x, int dim, int start, int len,
                        const nn_tensor *y, es_error *err) {
-    NN_TRY(nn_check_tensor("slice", "x", x, 0, err));
-    NN_TRY(nn_check_tensor("slice", "y", y, x->ndim, err));
-    NN_TRY(nn_check_device(ctx, "slice", x, err));
+    ES_CHECK(nn_check_tensor("slice", "x", x, 0, err));
+    ES_CHECK(nn_check_tensor("slice", "y", y, x->ndim, err));
+    ES_CHECK(nn_check_device(ctx, "slice", x, err));
     if (dim < 0 || dim >= x->ndim || start < 0 || len < 0 || start + len > x->shape[dim])
         return es_error_set(err, ES_ERR_INVALID, "slice: [%d, %d) of dim %d outside 0..%d", start,
                             start + len, dim, dim >= 0 && dim < x->ndim ? x->shape[dim] : -1);
@@ -370,7 +370,7 @@ static int slice_check(nn_ctx *ctx, const nn_tensor *x, int dim, int start, int 
 
 int nn_slice_forward(nn_ctx *ctx, const nn_tensor *x, int dim, int start, int len,
                      nn_tensor *y, es_error *err) {
-    NN_TRY(slice_check(ctx, x, dim, start, len, y, err));
+    ES_CHECK(slice_check(ctx, x, dim, start, len, y, err));
     int64_t outer = nn_tensor_dims(x, 0, dim), inner = nn_tensor_dims(x, dim + 1, x->ndim);
     return copy_blocks(ctx, y->data, len * inner, 0, x->data, x->shape[dim] * inner, start * inner,
                        outer, len * inner, 0, err);
@@ -378,7 +378,7 @@ int nn_slice_forward(nn_ctx *ctx, const nn_tensor *x, int dim, int start, int le
 
 int nn_slice_backward(nn_ctx *ctx, const nn_tensor *x, int dim, int start, int len,
                       const nn_tensor *y, es_error *err) {
-    NN_TRY(slice_check(ctx, x, dim, start, len, y, err));
+    ES_CHECK(slice_check(ctx, x, dim, start, len, y, err));
     if (!y->grad) return es_error_set(err, ES_ERR_INVALID, "slice backward: y has no grad");
     if (!x->grad) return ES_OK;
     int64_t outer = nn_tensor_dims(x, 0, dim), inner = nn_tensor_dims(x, dim + 1, x->ndim);

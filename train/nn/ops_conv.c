@@ -25,10 +25,10 @@ typedef struct conv_geom {
 
 static int conv_check(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
                       const nn_tensor *y, const nn_conv2d_opts *o, conv_geom *g, es_error *err) {
-    NN_TRY(nn_check_tensor("conv2d", "x", x, 4, err));
-    NN_TRY(nn_check_tensor("conv2d", "w", w, 4, err));
-    NN_TRY(nn_check_tensor("conv2d", "y", y, 4, err));
-    NN_TRY(nn_check_device(ctx, "conv2d", x, err));
+    ES_CHECK(nn_check_tensor("conv2d", "x", x, 4, err));
+    ES_CHECK(nn_check_tensor("conv2d", "w", w, 4, err));
+    ES_CHECK(nn_check_tensor("conv2d", "y", y, 4, err));
+    ES_CHECK(nn_check_device(ctx, "conv2d", x, err));
     if (o->groups < 1 || o->stride_h < 1 || o->stride_w < 1 || o->dil_h < 1 || o->dil_w < 1 ||
         o->pad_h < 0 || o->pad_w < 0)
         return es_error_set(err, ES_ERR_INVALID,
@@ -52,7 +52,7 @@ static int conv_check(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *w, const
                             "conv2d: x %s, w %s, y %s do not fit (groups %d; expected y (%d, %d, %d, %d))",
                             nn_shape_str(x, s1, 80), nn_shape_str(w, s2, 80), nn_shape_str(y, s3, 80),
                             g->groups, g->n, g->cout, g->oh, g->ow);
-    if (b) NN_TRY(nn_check_numel("conv2d", "b", b, g->cout, err));
+    if (b) ES_CHECK(nn_check_numel("conv2d", "b", b, g->cout, err));
     g->cg = g->cin / g->groups;
     g->coutg = g->cout / g->groups;
     g->ckk = (int64_t)g->cg * g->kh * g->kw;
@@ -279,30 +279,30 @@ static void run_tiles(nn_ctx *ctx, tile_job *j) {
 int nn_conv2d_forward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
                       nn_tensor *y, const nn_conv2d_opts *o, es_error *err) {
     conv_geom g = {0};
-    NN_TRY(conv_check(ctx, x, w, b, y, o, &g, err));
+    ES_CHECK(conv_check(ctx, x, w, b, y, o, &g, err));
     NN_CUDA_DISPATCH(ctx, nn_cuda_conv2d_forward(ctx, x, w, b, y, o, err));
     tile_job j;
-    NN_TRY(tile_setup(ctx, &j, &g, o, g.coutg, err));
+    ES_CHECK(tile_setup(ctx, &j, &g, o, g.coutg, err));
     j.in = x->data;
     j.wmat = w->data;
     j.out = y->data;
     j.beta = 0.0f;
     run_tiles(ctx, &j);
-    if (b) NN_TRY(nn_bias_channels(ctx, y->data, b->data, g.n, g.cout, g.ohw, 0, err));
+    if (b) ES_CHECK(nn_bias_channels(ctx, y->data, b->data, g.n, g.cout, g.ohw, 0, err));
     return ES_OK;
 }
 
 int nn_conv2d_backward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
                        const nn_tensor *y, const nn_conv2d_opts *o, es_error *err) {
     conv_geom g = {0};
-    NN_TRY(conv_check(ctx, x, w, b, y, o, &g, err));
+    ES_CHECK(conv_check(ctx, x, w, b, y, o, &g, err));
     if (!y->grad) return es_error_set(err, ES_ERR_INVALID, "conv2d backward: y has no grad");
     NN_CUDA_DISPATCH(ctx, nn_cuda_conv2d_backward(ctx, x, w, b, y, o, err));
-    if (b && b->grad) NN_TRY(nn_bias_channels_backward(ctx, y->grad, b->grad, g.n, g.cout, g.ohw, 0, err));
+    if (b && b->grad) ES_CHECK(nn_bias_channels_backward(ctx, y->grad, b->grad, g.n, g.cout, g.ohw, 0, err));
     if (w->grad) {
         /* per-task partial sums, reduced in task order: deterministic for a thread count */
         tile_job j;
-        NN_TRY(tile_setup(ctx, &j, &g, o, g.coutg, err));
+        ES_CHECK(tile_setup(ctx, &j, &g, o, g.coutg, err));
         j.in = x->data;
         j.dy = y->grad;
         int64_t total = (int64_t)g.n * g.groups * j.tiles;
@@ -329,7 +329,7 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *w, cons
             for (int gr = 0; gr < g.groups; gr++) {
                 int64_t xoff = ((int64_t)i * g.cin + (int64_t)gr * g.cg) * g.h * g.w;
                 const float *dy = y->grad + ((int64_t)i * g.cout + (int64_t)gr * g.coutg) * g.ohw;
-                NN_TRY(nn_gemm(ctx, 1, 0, (int)g.ckk, (int)g.ohw, g.coutg, w->data + gr * wg, dy,
+                ES_CHECK(nn_gemm(ctx, 1, 0, (int)g.ckk, (int)g.ohw, g.coutg, w->data + gr * wg, dy,
                                x->grad + xoff, 1.0f, err));
             }
         return ES_OK;
@@ -339,7 +339,7 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *w, cons
         if (!wt) return ES_ERR_NOMEM;
         flip_weights(w->data, &g, wt);
         tile_job j;
-        NN_TRY(tile_setup(ctx, &j, &tg, &to, g.cg, err));
+        ES_CHECK(tile_setup(ctx, &j, &tg, &to, g.cg, err));
         j.in = y->grad;
         j.wmat = wt;
         j.out = x->grad;
@@ -355,7 +355,7 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *w, cons
         for (int gr = 0; gr < g.groups; gr++) {
             int64_t xoff = ((int64_t)i * g.cin + (int64_t)gr * g.cg) * g.h * g.w;
             const float *dy = y->grad + ((int64_t)i * g.cout + (int64_t)gr * g.coutg) * g.ohw;
-            NN_TRY(nn_gemm(ctx, 1, 0, (int)g.ckk, (int)g.ohw, g.coutg, w->data + gr * wg, dy, dcols,
+            ES_CHECK(nn_gemm(ctx, 1, 0, (int)g.ckk, (int)g.ohw, g.coutg, w->data + gr * wg, dy, dcols,
                            0.0f, err));
             col2im_add(ctx, dcols, &g, o, x->grad + xoff);
         }

@@ -4,9 +4,9 @@
 
 static int is_check(nn_ctx *ctx, const nn_tensor *x, const int32_t *idx, int k, const nn_tensor *y,
                     int64_t *row, es_error *err) {
-    NN_TRY(nn_check_tensor("index_select", "x", x, 0, err));
-    NN_TRY(nn_check_tensor("index_select", "y", y, x->ndim, err));
-    NN_TRY(nn_check_device(ctx, "index_select", x, err));
+    ES_CHECK(nn_check_tensor("index_select", "x", x, 0, err));
+    ES_CHECK(nn_check_tensor("index_select", "y", y, x->ndim, err));
+    ES_CHECK(nn_check_device(ctx, "index_select", x, err));
     if (k < 0 || (k > 0 && !idx) || y->shape[0] != k)
         return es_error_set(err, ES_ERR_INVALID, "index_select: %d indices, y has %d rows", k, y->shape[0]);
     *row = x->shape[0] ? x->numel / x->shape[0] : 0;
@@ -26,7 +26,7 @@ static int is_check(nn_ctx *ctx, const nn_tensor *x, const int32_t *idx, int k, 
 int nn_index_select_forward(nn_ctx *ctx, const nn_tensor *x, const int32_t *idx, int k,
                             nn_tensor *y, es_error *err) {
     int64_t row = 0;
-    NN_TRY(is_check(ctx, x, idx, k, y, &row, err));
+    ES_CHECK(is_check(ctx, x, idx, k, y, &row, err));
     NN_CUDA_DISPATCH(ctx, nn_cuda_index_select(ctx, x->data, idx, k, row, y->data, err));
     for (int i = 0; i < k; i++) memcpy(y->data + i * row, x->data + idx[i] * row, (size_t)row * sizeof(float));
     return ES_OK;
@@ -35,7 +35,7 @@ int nn_index_select_forward(nn_ctx *ctx, const nn_tensor *x, const int32_t *idx,
 int nn_index_select_backward(nn_ctx *ctx, const nn_tensor *x, const int32_t *idx, int k,
                              const nn_tensor *y, es_error *err) {
     int64_t row = 0;
-    NN_TRY(is_check(ctx, x, idx, k, y, &row, err));
+    ES_CHECK(is_check(ctx, x, idx, k, y, &row, err));
     if (!y->grad) return es_error_set(err, ES_ERR_INVALID, "index_select backward: y has no grad");
     if (!x->grad) return ES_OK;
     NN_CUDA_DISPATCH(ctx, nn_cuda_index_select_backward(ctx, y->grad, idx, k, row, x->grad, err));

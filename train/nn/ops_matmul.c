@@ -149,10 +149,10 @@ int nn_bias_channels_backward(nn_ctx *ctx, const float *dy, float *db, int batch
 
 static int linear_check(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
                         const nn_tensor *y, int *m, int *n, int *k, es_error *err) {
-    NN_TRY(nn_check_tensor("linear", "x", x, 0, err));
-    NN_TRY(nn_check_tensor("linear", "w", w, 2, err));
-    NN_TRY(nn_check_tensor("linear", "y", y, 0, err));
-    NN_TRY(nn_check_device(ctx, "linear", x, err));
+    ES_CHECK(nn_check_tensor("linear", "x", x, 0, err));
+    ES_CHECK(nn_check_tensor("linear", "w", w, 2, err));
+    ES_CHECK(nn_check_tensor("linear", "y", y, 0, err));
+    ES_CHECK(nn_check_device(ctx, "linear", x, err));
     *n = w->shape[0];
     *k = w->shape[1];
     if (*k <= 0) return es_error_set(err, ES_ERR_INVALID, "linear: w has %d input features", *k);
@@ -165,27 +165,27 @@ static int linear_check(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *w, con
     if (y->numel != (int64_t)*m * *n)
         return es_error_set(err, ES_ERR_INVALID, "linear: y has %lld elements, expected %lld",
                             (long long)y->numel, (long long)*m * *n);
-    if (b) NN_TRY(nn_check_numel("linear", "b", b, *n, err));
+    if (b) ES_CHECK(nn_check_numel("linear", "b", b, *n, err));
     return ES_OK;
 }
 
 int nn_linear_forward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
                       nn_tensor *y, es_error *err) {
     int m = 0, n = 0, k = 0;
-    NN_TRY(linear_check(ctx, x, w, b, y, &m, &n, &k, err));
-    NN_TRY(nn_gemm(ctx, 0, 1, m, n, k, x->data, w->data, y->data, 0.0f, err));
-    if (b) NN_TRY(nn_bias_rows(ctx, y->data, b->data, m, n, err));
+    ES_CHECK(linear_check(ctx, x, w, b, y, &m, &n, &k, err));
+    ES_CHECK(nn_gemm(ctx, 0, 1, m, n, k, x->data, w->data, y->data, 0.0f, err));
+    if (b) ES_CHECK(nn_bias_rows(ctx, y->data, b->data, m, n, err));
     return ES_OK;
 }
 
 int nn_linear_backward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
                        const nn_tensor *y, es_error *err) {
     int m = 0, n = 0, k = 0;
-    NN_TRY(linear_check(ctx, x, w, b, y, &m, &n, &k, err));
+    ES_CHECK(linear_check(ctx, x, w, b, y, &m, &n, &k, err));
     if (!y->grad) return es_error_set(err, ES_ERR_INVALID, "linear backward: y has no grad");
-    if (x->grad) NN_TRY(nn_gemm(ctx, 0, 0, m, k, n, y->grad, w->data, x->grad, 1.0f, err));
-    if (w->grad) NN_TRY(nn_gemm(ctx, 1, 0, n, k, m, y->grad, x->data, w->grad, 1.0f, err));
-    if (b && b->grad) NN_TRY(nn_bias_rows_backward(ctx, y->grad, b->grad, m, n, err));
+    if (x->grad) ES_CHECK(nn_gemm(ctx, 0, 0, m, k, n, y->grad, w->data, x->grad, 1.0f, err));
+    if (w->grad) ES_CHECK(nn_gemm(ctx, 1, 0, n, k, m, y->grad, x->data, w->grad, 1.0f, err));
+    if (b && b->grad) ES_CHECK(nn_bias_rows_backward(ctx, y->grad, b->grad, m, n, err));
     return ES_OK;
 }
 
@@ -204,10 +204,10 @@ static void mat_dims(const nn_tensor *t, int *bt, int *r, int *c) {
 
 static int bmm_check(nn_ctx *ctx, const nn_tensor *a, const nn_tensor *b, const nn_tensor *y,
                      int ta, int tb, bmm_dims *d, es_error *err) {
-    NN_TRY(nn_check_tensor("bmm", "a", a, 0, err));
-    NN_TRY(nn_check_tensor("bmm", "b", b, 0, err));
-    NN_TRY(nn_check_tensor("bmm", "y", y, 0, err));
-    NN_TRY(nn_check_device(ctx, "bmm", a, err));
+    ES_CHECK(nn_check_tensor("bmm", "a", a, 0, err));
+    ES_CHECK(nn_check_tensor("bmm", "b", b, 0, err));
+    ES_CHECK(nn_check_tensor("bmm", "y", y, 0, err));
+    ES_CHECK(nn_check_device(ctx, "bmm", a, err));
     if (a->ndim < 2 || b->ndim < 2 || y->ndim < 2)
         return es_error_set(err, ES_ERR_INVALID, "bmm: operands need at least 2 dims");
     int ba, ar, ac, bb, br, bc, by, yr, yc;
@@ -232,7 +232,7 @@ static int bmm_check(nn_ctx *ctx, const nn_tensor *a, const nn_tensor *b, const 
 int nn_bmm_forward(nn_ctx *ctx, const nn_tensor *a, const nn_tensor *b, nn_tensor *y, int ta,
                    int tb, es_error *err) {
     bmm_dims d = {0};
-    NN_TRY(bmm_check(ctx, a, b, y, ta, tb, &d, err));
+    ES_CHECK(bmm_check(ctx, a, b, y, ta, tb, &d, err));
     return nn_gemm_batched(ctx, ta, tb, d.m, d.n, d.k, a->data, d.sa, b->data, d.sb, y->data,
                            (int64_t)d.m * d.n, d.batch, 0.0f, err);
 }
@@ -240,7 +240,7 @@ int nn_bmm_forward(nn_ctx *ctx, const nn_tensor *a, const nn_tensor *b, nn_tenso
 int nn_bmm_backward(nn_ctx *ctx, const nn_tensor *a, const nn_tensor *b, const nn_tensor *y,
                     int ta, int tb, es_error *err) {
     bmm_dims d = {0};
-    NN_TRY(bmm_check(ctx, a, b, y, ta, tb, &d, err));
+    ES_CHECK(bmm_check(ctx, a, b, y, ta, tb, &d, err));
     if (!y->grad) return es_error_set(err, ES_ERR_INVALID, "bmm backward: y has no grad");
     int64_t sy = (int64_t)d.m * d.n;
     /* a broadcast operand's grad sums over the batch: run the batch one by one into the
@@ -256,18 +256,18 @@ int nn_bmm_backward(nn_ctx *ctx, const nn_tensor *a, const nn_tensor *b, const n
             if (pass == 0) {
                 const float *bp = b->data + (st == 0 ? (int64_t)i * d.sb : 0);
                 if (!ta)
-                    NN_TRY(nn_gemm_batched(ctx, 0, !tb, d.m, d.k, d.n, dy, sy, bp, d.sb, a->grad,
+                    ES_CHECK(nn_gemm_batched(ctx, 0, !tb, d.m, d.k, d.n, dy, sy, bp, d.sb, a->grad,
                                            st, nb, 1.0f, err));
                 else
-                    NN_TRY(nn_gemm_batched(ctx, tb, 1, d.k, d.m, d.n, bp, d.sb, dy, sy, a->grad,
+                    ES_CHECK(nn_gemm_batched(ctx, tb, 1, d.k, d.m, d.n, bp, d.sb, dy, sy, a->grad,
                                            st, nb, 1.0f, err));
             } else {
                 const float *ap = a->data + (st == 0 ? (int64_t)i * d.sa : 0);
                 if (!tb)
-                    NN_TRY(nn_gemm_batched(ctx, !ta, 0, d.k, d.n, d.m, ap, d.sa, dy, sy, b->grad,
+                    ES_CHECK(nn_gemm_batched(ctx, !ta, 0, d.k, d.n, d.m, ap, d.sa, dy, sy, b->grad,
                                            st, nb, 1.0f, err));
                 else
-                    NN_TRY(nn_gemm_batched(ctx, 1, ta, d.n, d.k, d.m, dy, sy, ap, d.sa, b->grad,
+                    ES_CHECK(nn_gemm_batched(ctx, 1, ta, d.n, d.k, d.m, dy, sy, ap, d.sa, b->grad,
                                            st, nb, 1.0f, err));
             }
         }
@@ -279,10 +279,10 @@ int nn_bmm_backward(nn_ctx *ctx, const nn_tensor *a, const nn_tensor *b, const n
 
 static int dyn_check(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
                      const nn_tensor *y, int *n, int *cin, int *cout, int64_t *hw, es_error *err) {
-    NN_TRY(nn_check_tensor("dynconv1x1", "x", x, 4, err));
-    NN_TRY(nn_check_tensor("dynconv1x1", "w", w, 3, err));
-    NN_TRY(nn_check_tensor("dynconv1x1", "y", y, 4, err));
-    NN_TRY(nn_check_device(ctx, "dynconv1x1", x, err));
+    ES_CHECK(nn_check_tensor("dynconv1x1", "x", x, 4, err));
+    ES_CHECK(nn_check_tensor("dynconv1x1", "w", w, 3, err));
+    ES_CHECK(nn_check_tensor("dynconv1x1", "y", y, 4, err));
+    ES_CHECK(nn_check_device(ctx, "dynconv1x1", x, err));
     *n = x->shape[0];
     *cin = x->shape[1];
     *cout = w->shape[1];
@@ -293,7 +293,7 @@ static int dyn_check(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *w, const 
         return es_error_set(err, ES_ERR_INVALID, "dynconv1x1: x %s, w %s, y %s do not fit",
                             nn_shape_str(x, s1, 80), nn_shape_str(w, s2, 80), nn_shape_str(y, s3, 80));
     }
-    if (b) NN_TRY(nn_check_numel("dynconv1x1", "b", b, (int64_t)*n * *cout, err));
+    if (b) ES_CHECK(nn_check_numel("dynconv1x1", "b", b, (int64_t)*n * *cout, err));
     return ES_OK;
 }
 
@@ -301,10 +301,10 @@ int nn_dynconv1x1_forward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *w,
                           const nn_tensor *b, nn_tensor *y, es_error *err) {
     int n = 0, cin = 0, cout = 0;
     int64_t hw = 0;
-    NN_TRY(dyn_check(ctx, x, w, b, y, &n, &cin, &cout, &hw, err));
-    NN_TRY(nn_gemm_batched(ctx, 0, 0, cout, (int)hw, cin, w->data, (int64_t)cout * cin, x->data,
+    ES_CHECK(dyn_check(ctx, x, w, b, y, &n, &cin, &cout, &hw, err));
+    ES_CHECK(nn_gemm_batched(ctx, 0, 0, cout, (int)hw, cin, w->data, (int64_t)cout * cin, x->data,
                            cin * hw, y->data, cout * hw, n, 0.0f, err));
-    if (b) NN_TRY(nn_bias_channels(ctx, y->data, b->data, n, cout, hw, cout, err));
+    if (b) ES_CHECK(nn_bias_channels(ctx, y->data, b->data, n, cout, hw, cout, err));
     return ES_OK;
 }
 
@@ -312,14 +312,14 @@ int nn_dynconv1x1_backward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *w,
                            const nn_tensor *b, const nn_tensor *y, es_error *err) {
     int n = 0, cin = 0, cout = 0;
     int64_t hw = 0;
-    NN_TRY(dyn_check(ctx, x, w, b, y, &n, &cin, &cout, &hw, err));
+    ES_CHECK(dyn_check(ctx, x, w, b, y, &n, &cin, &cout, &hw, err));
     if (!y->grad) return es_error_set(err, ES_ERR_INVALID, "dynconv1x1 backward: y has no grad");
     if (w->grad)
-        NN_TRY(nn_gemm_batched(ctx, 0, 1, cout, cin, (int)hw, y->grad, cout * hw, x->data,
+        ES_CHECK(nn_gemm_batched(ctx, 0, 1, cout, cin, (int)hw, y->grad, cout * hw, x->data,
                                cin * hw, w->grad, (int64_t)cout * cin, n, 1.0f, err));
     if (x->grad)
-        NN_TRY(nn_gemm_batched(ctx, 1, 0, cin, (int)hw, cout, w->data, (int64_t)cout * cin,
+        ES_CHECK(nn_gemm_batched(ctx, 1, 0, cin, (int)hw, cout, w->data, (int64_t)cout * cin,
                                y->grad, cout * hw, x->grad, cin * hw, n, 1.0f, err));
-    if (b && b->grad) NN_TRY(nn_bias_channels_backward(ctx, y->grad, b->grad, n, cout, hw, cout, err));
+    if (b && b->grad) ES_CHECK(nn_bias_channels_backward(ctx, y->grad, b->grad, n, cout, hw, cout, err));
     return ES_OK;
 }

@@ -10,21 +10,21 @@
 static int fbn_check(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *weight,
                      const nn_tensor *bias, const nn_tensor *mean, const nn_tensor *var,
                      const nn_tensor *y, es_error *err) {
-    NN_TRY(nn_check_tensor("frozen_bn", "x", x, 4, err));
-    NN_TRY(nn_check_device(ctx, "frozen_bn", x, err));
-    NN_TRY(nn_check_same("frozen_bn", x, y, err));
+    ES_CHECK(nn_check_tensor("frozen_bn", "x", x, 4, err));
+    ES_CHECK(nn_check_device(ctx, "frozen_bn", x, err));
+    ES_CHECK(nn_check_same("frozen_bn", x, y, err));
     int c = x->shape[1];
-    NN_TRY(nn_check_numel("frozen_bn", "weight", weight, c, err));
-    NN_TRY(nn_check_numel("frozen_bn", "bias", bias, c, err));
-    NN_TRY(nn_check_numel("frozen_bn", "running_mean", mean, c, err));
-    NN_TRY(nn_check_numel("frozen_bn", "running_var", var, c, err));
+    ES_CHECK(nn_check_numel("frozen_bn", "weight", weight, c, err));
+    ES_CHECK(nn_check_numel("frozen_bn", "bias", bias, c, err));
+    ES_CHECK(nn_check_numel("frozen_bn", "running_mean", mean, c, err));
+    ES_CHECK(nn_check_numel("frozen_bn", "running_var", var, c, err));
     return ES_OK;
 }
 
 int nn_frozen_bn_forward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *weight,
                          const nn_tensor *bias, const nn_tensor *mean, const nn_tensor *var,
                          float eps, nn_tensor *y, es_error *err) {
-    NN_TRY(fbn_check(ctx, x, weight, bias, mean, var, y, err));
+    ES_CHECK(fbn_check(ctx, x, weight, bias, mean, var, y, err));
     NN_CUDA_DISPATCH(ctx, nn_cuda_frozen_bn_forward(ctx, x, weight, bias, mean, var, eps, y, err));
     int n = x->shape[0], c = x->shape[1];
     int64_t hw = (int64_t)x->shape[2] * x->shape[3];
@@ -42,7 +42,7 @@ int nn_frozen_bn_forward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *weigh
 int nn_frozen_bn_backward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *weight,
                           const nn_tensor *bias, const nn_tensor *mean, const nn_tensor *var,
                           float eps, const nn_tensor *y, es_error *err) {
-    NN_TRY(fbn_check(ctx, x, weight, bias, mean, var, y, err));
+    ES_CHECK(fbn_check(ctx, x, weight, bias, mean, var, y, err));
     if (!y->grad) return es_error_set(err, ES_ERR_INVALID, "frozen_bn backward: y has no grad");
     if (!x->grad) return ES_OK;
     NN_CUDA_DISPATCH(ctx, nn_cuda_frozen_bn_backward(ctx, x, weight, mean, var, eps, y, err));
@@ -111,14 +111,14 @@ static void dot_stats(const float *x, const float *dy, int64_t n, float mean, fl
 
 static int gn_check(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *gamma,
                     const nn_tensor *beta, int groups, const nn_tensor *y, es_error *err) {
-    NN_TRY(nn_check_tensor("groupnorm", "x", x, 0, err));
-    NN_TRY(nn_check_device(ctx, "groupnorm", x, err));
-    NN_TRY(nn_check_same("groupnorm", x, y, err));
+    ES_CHECK(nn_check_tensor("groupnorm", "x", x, 0, err));
+    ES_CHECK(nn_check_device(ctx, "groupnorm", x, err));
+    ES_CHECK(nn_check_same("groupnorm", x, y, err));
     if (x->ndim < 2 || groups < 1 || x->shape[1] % groups)
         return es_error_set(err, ES_ERR_INVALID, "groupnorm: %d channels not divisible into %d groups",
                             x->ndim >= 2 ? x->shape[1] : 0, groups);
-    if (gamma) NN_TRY(nn_check_numel("groupnorm", "gamma", gamma, x->shape[1], err));
-    if (beta) NN_TRY(nn_check_numel("groupnorm", "beta", beta, x->shape[1], err));
+    if (gamma) ES_CHECK(nn_check_numel("groupnorm", "gamma", gamma, x->shape[1], err));
+    if (beta) ES_CHECK(nn_check_numel("groupnorm", "beta", beta, x->shape[1], err));
     return ES_OK;
 }
 
@@ -188,7 +188,7 @@ static void gn_bwd_row(void *ud, size_t r, int thread) {
 int nn_groupnorm_forward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *gamma,
                          const nn_tensor *beta, int groups, float eps, nn_tensor *y,
                          es_error *err) {
-    NN_TRY(gn_check(ctx, x, gamma, beta, groups, y, err));
+    ES_CHECK(gn_check(ctx, x, gamma, beta, groups, y, err));
     NN_CUDA_DISPATCH(ctx, nn_cuda_groupnorm_forward(ctx, x, gamma, beta, groups, eps, y, err));
     gn_job j = {x->data, gamma ? gamma->data : NULL, beta ? beta->data : NULL, NULL, y->data, NULL, NULL,
                 groups, x->shape[1] / groups, nn_tensor_dims(x, 2, x->ndim), eps};
@@ -204,7 +204,7 @@ int nn_groupnorm_forward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *gamma
 int nn_groupnorm_backward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *gamma,
                           const nn_tensor *beta, int groups, float eps, const nn_tensor *y,
                           es_error *err) {
-    NN_TRY(gn_check(ctx, x, gamma, beta, groups, y, err));
+    ES_CHECK(gn_check(ctx, x, gamma, beta, groups, y, err));
     if (!y->grad) return es_error_set(err, ES_ERR_INVALID, "groupnorm backward: y has no grad");
     NN_CUDA_DISPATCH(ctx, nn_cuda_groupnorm_backward(ctx, x, gamma, beta, groups, eps, y, err));
     int n = x->shape[0], cg = x->shape[1] / groups;
@@ -239,18 +239,18 @@ int nn_groupnorm_backward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *gamm
 
 static int ln_check(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *gamma,
                     const nn_tensor *beta, const nn_tensor *y, es_error *err) {
-    NN_TRY(nn_check_tensor("layernorm", "x", x, 0, err));
-    NN_TRY(nn_check_device(ctx, "layernorm", x, err));
-    NN_TRY(nn_check_same("layernorm", x, y, err));
+    ES_CHECK(nn_check_tensor("layernorm", "x", x, 0, err));
+    ES_CHECK(nn_check_device(ctx, "layernorm", x, err));
+    ES_CHECK(nn_check_same("layernorm", x, y, err));
     int d = x->shape[x->ndim - 1];
-    if (gamma) NN_TRY(nn_check_numel("layernorm", "gamma", gamma, d, err));
-    if (beta) NN_TRY(nn_check_numel("layernorm", "beta", beta, d, err));
+    if (gamma) ES_CHECK(nn_check_numel("layernorm", "gamma", gamma, d, err));
+    if (beta) ES_CHECK(nn_check_numel("layernorm", "beta", beta, d, err));
     return ES_OK;
 }
 
 int nn_layernorm_forward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *gamma,
                          const nn_tensor *beta, float eps, nn_tensor *y, es_error *err) {
-    NN_TRY(ln_check(ctx, x, gamma, beta, y, err));
+    ES_CHECK(ln_check(ctx, x, gamma, beta, y, err));
     NN_CUDA_DISPATCH(ctx, nn_cuda_layernorm_forward(ctx, x, gamma, beta, eps, y, err));
     int d = x->shape[x->ndim - 1];
     int64_t rows = d ? x->numel / d : 0;
@@ -269,7 +269,7 @@ int nn_layernorm_forward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *gamma
 
 int nn_layernorm_backward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *gamma,
                           const nn_tensor *beta, float eps, const nn_tensor *y, es_error *err) {
-    NN_TRY(ln_check(ctx, x, gamma, beta, y, err));
+    ES_CHECK(ln_check(ctx, x, gamma, beta, y, err));
     if (!y->grad) return es_error_set(err, ES_ERR_INVALID, "layernorm backward: y has no grad");
     NN_CUDA_DISPATCH(ctx, nn_cuda_layernorm_backward(ctx, x, gamma, beta, eps, y, err));
     int d = x->shape[x->ndim - 1];

@@ -6,9 +6,9 @@
 
 static int pool_check(nn_ctx *ctx, const nn_tensor *x, int kernel, int stride, int pad,
                       const nn_tensor *y, es_error *err) {
-    NN_TRY(nn_check_tensor("maxpool2d", "x", x, 4, err));
-    NN_TRY(nn_check_tensor("maxpool2d", "y", y, 4, err));
-    NN_TRY(nn_check_device(ctx, "maxpool2d", x, err));
+    ES_CHECK(nn_check_tensor("maxpool2d", "x", x, 4, err));
+    ES_CHECK(nn_check_tensor("maxpool2d", "y", y, 4, err));
+    ES_CHECK(nn_check_device(ctx, "maxpool2d", x, err));
     if (kernel < 1 || stride < 1 || pad < 0 || pad > kernel / 2)
         return es_error_set(err, ES_ERR_INVALID, "maxpool2d: kernel %d, stride %d, padding %d invalid",
                             kernel, stride, pad);
@@ -46,7 +46,7 @@ static int64_t window_argmax(const float *in, int h, int w, int y0, int x0, int 
 
 int nn_maxpool2d_forward(nn_ctx *ctx, const nn_tensor *x, int kernel, int stride, int pad,
                          nn_tensor *y, es_error *err) {
-    NN_TRY(pool_check(ctx, x, kernel, stride, pad, y, err));
+    ES_CHECK(pool_check(ctx, x, kernel, stride, pad, y, err));
     NN_CUDA_DISPATCH(ctx, nn_cuda_maxpool_forward(ctx, x, kernel, stride, pad, y, err));
     int h = x->shape[2], w = x->shape[3], oh = y->shape[2], ow = y->shape[3];
     int64_t planes = (int64_t)x->shape[0] * x->shape[1];
@@ -64,7 +64,7 @@ int nn_maxpool2d_forward(nn_ctx *ctx, const nn_tensor *x, int kernel, int stride
 
 int nn_maxpool2d_backward(nn_ctx *ctx, const nn_tensor *x, int kernel, int stride, int pad,
                           const nn_tensor *y, es_error *err) {
-    NN_TRY(pool_check(ctx, x, kernel, stride, pad, y, err));
+    ES_CHECK(pool_check(ctx, x, kernel, stride, pad, y, err));
     if (!y->grad) return es_error_set(err, ES_ERR_INVALID, "maxpool2d backward: y has no grad");
     if (!x->grad) return ES_OK;
     NN_CUDA_DISPATCH(ctx, nn_cuda_maxpool_backward(ctx, x, kernel, stride, pad, y, err));

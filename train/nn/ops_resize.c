@@ -47,9 +47,9 @@ static axis_tap axis_map(int o, int in, int out, nn_resize_mode mode) {
 
 static int resize_check(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *y,
                         nn_resize_mode mode, es_error *err) {
-    NN_TRY(nn_check_tensor("resize", "x", x, 4, err));
-    NN_TRY(nn_check_tensor("resize", "y", y, 4, err));
-    NN_TRY(nn_check_device(ctx, "resize", x, err));
+    ES_CHECK(nn_check_tensor("resize", "x", x, 4, err));
+    ES_CHECK(nn_check_tensor("resize", "y", y, 4, err));
+    ES_CHECK(nn_check_device(ctx, "resize", x, err));
     char s1[80], s2[80];
     if (x->shape[0] != y->shape[0] || x->shape[1] != y->shape[1] || x->shape[2] < 1 ||
         x->shape[3] < 1 || y->shape[2] < 1 || y->shape[3] < 1)
@@ -76,7 +76,7 @@ static axis_tap *make_taps(int in, int out, nn_resize_mode mode) {
 
 int nn_resize_forward(nn_ctx *ctx, const nn_tensor *x, nn_tensor *y, nn_resize_mode mode,
                       es_error *err) {
-    NN_TRY(resize_check(ctx, x, y, mode, err));
+    ES_CHECK(resize_check(ctx, x, y, mode, err));
     NN_CUDA_DISPATCH(ctx, nn_cuda_resize_forward(ctx, x, y, (int)mode, err));
     int h = x->shape[2], w = x->shape[3], oh = y->shape[2], ow = y->shape[3];
     axis_tap *ty = make_taps(h, oh, mode), *tx = make_taps(w, ow, mode);
@@ -107,7 +107,7 @@ int nn_resize_forward(nn_ctx *ctx, const nn_tensor *x, nn_tensor *y, nn_resize_m
 
 int nn_resize_backward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *y,
                        nn_resize_mode mode, es_error *err) {
-    NN_TRY(resize_check(ctx, x, y, mode, err));
+    ES_CHECK(resize_check(ctx, x, y, mode, err));
     if (!y->grad) return es_error_set(err, ES_ERR_INVALID, "resize backward: y has no grad");
     if (!x->grad) return ES_OK;
     NN_CUDA_DISPATCH(ctx, nn_cuda_resize_backward(ctx, x, y, (int)mode, err));

@@ -6,10 +6,10 @@
 
 static int ps_check(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *pts, const nn_tensor *y,
                     es_error *err) {
-    NN_TRY(nn_check_tensor("point_sample", "x", x, 4, err));
-    NN_TRY(nn_check_tensor("point_sample", "points", pts, 3, err));
-    NN_TRY(nn_check_tensor("point_sample", "y", y, 3, err));
-    NN_TRY(nn_check_device(ctx, "point_sample", x, err));
+    ES_CHECK(nn_check_tensor("point_sample", "x", x, 4, err));
+    ES_CHECK(nn_check_tensor("point_sample", "points", pts, 3, err));
+    ES_CHECK(nn_check_tensor("point_sample", "y", y, 3, err));
+    ES_CHECK(nn_check_device(ctx, "point_sample", x, err));
     if (pts->shape[0] != x->shape[0] || pts->shape[2] != 2 || y->shape[0] != x->shape[0] ||
         y->shape[1] != x->shape[1] || y->shape[2] != pts->shape[1]) {
         char s1[80], s2[80], s3[80];
@@ -52,7 +52,7 @@ static taps4 point_taps(float px, float py, int h, int w) {
 
 int nn_point_sample_forward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *points,
                             nn_tensor *y, es_error *err) {
-    NN_TRY(ps_check(ctx, x, points, y, err));
+    ES_CHECK(ps_check(ctx, x, points, y, err));
     NN_CUDA_DISPATCH(ctx, nn_cuda_point_sample_forward(ctx, x, points, y, err));
     int n = x->shape[0], c = x->shape[1], h = x->shape[2], w = x->shape[3], p = points->shape[1];
     for (int i = 0; i < n; i++)
@@ -71,7 +71,7 @@ int nn_point_sample_forward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *po
 
 int nn_point_sample_backward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *points,
                              const nn_tensor *y, es_error *err) {
-    NN_TRY(ps_check(ctx, x, points, y, err));
+    ES_CHECK(ps_check(ctx, x, points, y, err));
     if (!y->grad) return es_error_set(err, ES_ERR_INVALID, "point_sample backward: y has no grad");
     if (!x->grad) return ES_OK;
     NN_CUDA_DISPATCH(ctx, nn_cuda_point_sample_backward(ctx, x, points, y, err));

@@ -19,8 +19,8 @@ static int vi_cmp(const void *pa, const void *pb) {
 
 static int topk_check(nn_ctx *ctx, const nn_tensor *x, int k, const nn_tensor *values,
                       const int32_t *indices, int64_t *rows, int *d, es_error *err) {
-    NN_TRY(nn_check_tensor("topk", "x", x, 0, err));
-    NN_TRY(nn_check_device(ctx, "topk", x, err));
+    ES_CHECK(nn_check_tensor("topk", "x", x, 0, err));
+    ES_CHECK(nn_check_device(ctx, "topk", x, err));
     *d = x->shape[x->ndim - 1];
     *rows = *d ? x->numel / *d : 0;
     if (k < 1 || k > *d) return es_error_set(err, ES_ERR_INVALID, "topk: k = %d outside 1..%d", k, *d);
@@ -32,7 +32,7 @@ int nn_topk_forward(nn_ctx *ctx, const nn_tensor *x, int k, nn_tensor *values,
                     int32_t *indices, es_error *err) {
     int64_t rows = 0;
     int d = 0;
-    NN_TRY(topk_check(ctx, x, k, values, indices, &rows, &d, err));
+    ES_CHECK(topk_check(ctx, x, k, values, indices, &rows, &d, err));
     NN_CUDA_DISPATCH(ctx, nn_cuda_topk_forward(ctx, x, k, values, indices, err));
     vi *buf = malloc((size_t)d * sizeof *buf);
     if (!buf) return es_error_set(err, ES_ERR_NOMEM, "topk: out of memory");
@@ -53,7 +53,7 @@ int nn_topk_backward(nn_ctx *ctx, const nn_tensor *x, int k, const nn_tensor *va
                      const int32_t *indices, es_error *err) {
     int64_t rows = 0;
     int d = 0;
-    NN_TRY(topk_check(ctx, x, k, values, indices, &rows, &d, err));
+    ES_CHECK(topk_check(ctx, x, k, values, indices, &rows, &d, err));
     if (!values->grad) return es_error_set(err, ES_ERR_INVALID, "topk backward: values have no grad");
     if (!x->grad) return ES_OK;
     NN_CUDA_DISPATCH(ctx, nn_cuda_topk_backward(ctx, x, k, values, indices, err));

@@ -117,7 +117,7 @@ int nn_optim_step(nn_optim *opt, nn_ctx *ctx, float lr, es_error *err) {
         if (o->kind == NN_OPTIM_SGD) {
 #ifdef ENTSEG_NN_CUDA
             if (NN_ON_CUDA(ctx)) {
-                NN_TRY(nn_cuda_sgd_step(ctx, p, grad, m, n, plr, o->momentum, wd, opt->steps == 1, err));
+                ES_CHECK(nn_cuda_sgd_step(ctx, p, grad, m, n, plr, o->momentum, wd, opt->steps == 1, err));
                 continue;
             }
 #endif
@@ -133,7 +133,7 @@ int nn_optim_step(nn_optim *opt, nn_ctx *ctx, float lr, es_error *err) {
             float *v = opt->state + opt->grad_numel + go;
 #ifdef ENTSEG_NN_CUDA
             if (NN_ON_CUDA(ctx)) {
-                NN_TRY(nn_cuda_adamw_step(ctx, p, grad, m, v, n, plr, o->beta1, o->beta2, o->eps, wd,
+                ES_CHECK(nn_cuda_adamw_step(ctx, p, grad, m, v, n, plr, o->beta1, o->beta2, o->eps, wd,
                                           bc1, bc2, err));
                 continue;
             }
@@ -158,7 +158,7 @@ int nn_clip_grad_norm(nn_params *ps, nn_ctx *ctx, float max_norm, float *norm_ou
     double ss = 0;
 #ifdef ENTSEG_NN_CUDA
     if (NN_ON_CUDA(ctx)) {
-        NN_TRY(nn_cuda_sumsq(ctx, g, gn, &ss, err));
+        ES_CHECK(nn_cuda_sumsq(ctx, g, gn, &ss, err));
     } else
 #endif
     {

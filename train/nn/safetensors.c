@@ -279,7 +279,7 @@ int nn_checkpoint_load(const char *path, nn_params *ps, nn_optim *opt, nn_ctx *c
                        const char *prefix, unsigned flags, int *n_loaded, es_error *err) {
     if (n_loaded) *n_loaded = 0;
     st_file sf;
-    NN_TRY(st_open(path, &sf, err));
+    ES_CHECK(st_open(path, &sf, err));
     int np = nn_params_count(ps), rc = ES_OK, loaded = 0;
     char *seen = calloc((size_t)np + 1, 1);
     float *host = NULL;
@@ -377,7 +377,7 @@ int nn_checkpoint_meta(const char *path, const char *key, char *buf, size_t size
                        es_error *err) {
     if (size) buf[0] = 0;
     st_file sf;
-    NN_TRY(st_open(path, &sf, err));
+    ES_CHECK(st_open(path, &sf, err));
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(sf.root, "__metadata__");
     const cJSON *v = meta ? cJSON_GetObjectItemCaseSensitive(meta, key) : NULL;
     if (cJSON_IsString(v) && size) snprintf(buf, size, "%s", v->valuestring);

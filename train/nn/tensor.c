@@ -219,7 +219,7 @@ nn_tensor nn_tensor_wrap(float *data, float *grad, nn_device device, int ndim,
 int nn_tensor_new(nn_arena *a, nn_tensor *t, int with_grad, int ndim, const int *shape,
                   es_error *err) {
     memset(t, 0, sizeof *t);
-    NN_TRY(fill_shape(t, ndim, shape, err));
+    ES_CHECK(fill_shape(t, ndim, shape, err));
     nn_ctx *ctx = nn_arena_ctx(a);
     t->device = ctx->device;
     size_t bytes = (size_t)(t->numel > 0 ? t->numel : 1) * sizeof(float);
@@ -228,21 +228,21 @@ int nn_tensor_new(nn_arena *a, nn_tensor *t, int with_grad, int ndim, const int 
     if (with_grad) {
         t->grad = nn_arena_alloc(a, bytes, err);
         if (!t->grad) return err ? err->code : ES_ERR_NOMEM;
-        NN_TRY(nn_zero_grad(ctx, t, err));
+        ES_CHECK(nn_zero_grad(ctx, t, err));
     }
     return ES_OK;
 }
 
 int nn_tensor_zeros(nn_arena *a, nn_tensor *t, int with_grad, int ndim, const int *shape,
                     es_error *err) {
-    NN_TRY(nn_tensor_new(a, t, with_grad, ndim, shape, err));
+    ES_CHECK(nn_tensor_new(a, t, with_grad, ndim, shape, err));
     return nn_fill(nn_arena_ctx(a), t, 0.0f, err);
 }
 
 int nn_tensor_view(const nn_tensor *t, int ndim, const int *shape, nn_tensor *out,
                    es_error *err) {
     nn_tensor v = *t;
-    NN_TRY(fill_shape(&v, ndim, shape, err));
+    ES_CHECK(fill_shape(&v, ndim, shape, err));
     if (v.numel != t->numel) {
         char b[80];
         return es_error_set(err, ES_ERR_INVALID, "view: %lld elements cannot view %s",
@@ -320,7 +320,7 @@ int nn_zero_grad(nn_ctx *ctx, nn_tensor *t, es_error *err) {
 }
 
 int nn_copy(nn_ctx *ctx, nn_tensor *dst, const nn_tensor *src, es_error *err) {
-    NN_TRY(nn_check_same("copy", dst, src, err));
+    ES_CHECK(nn_check_same("copy", dst, src, err));
     NN_CUDA_DISPATCH(ctx, nn_cuda_memcpy(dst->data, src->data, (size_t)src->numel * 4,
                                          NN_CUDA_D2D, err));
     memmove(dst->data, src->data, (size_t)src->numel * sizeof(float));

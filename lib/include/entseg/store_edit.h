@@ -21,6 +21,8 @@
 
 /* One entity by id, with its mask. */
 int es_store_get_entity(es_store *s, int64_t entity_id, es_entity *out, es_error *err);
+/* The image an entity belongs to, without reading its mask. */
+int es_store_entity_image(es_store *s, int64_t entity_id, int64_t *image_id, es_error *err);
 /* Replaces an entity's mask (must have its image's size and at least one pixel); area and
  * bbox follow. */
 int es_store_update_entity_mask(es_store *s, int64_t entity_id, const es_rle *mask,

@@ -42,7 +42,7 @@ extern "C" int nn_cuda_sigmoid_loss(nn_ctx *ctx, int focal, const nn_tensor *log
         CU_LAUNCHED(err);
     }
     double total = 0;
-    if (n > 0) NN_TRY(nn_cuda_sum_to_host(ctx, part, n, &total, err));
+    if (n > 0) ES_CHECK(nn_cuda_sum_to_host(ctx, part, n, &total, err));
     *loss = (float)(scale * total);
     return ES_OK;
 }
@@ -99,7 +99,7 @@ extern "C" int nn_cuda_dice_loss(nn_ctx *ctx, const nn_tensor *logits, const nn_
         dice_kernel<<<(unsigned)rows, NN_THREADS, 0, cst(ctx)->stream>>>(logits->data, targets->data, d, variant,
                                                                          scale, part, logits->grad);
         CU_LAUNCHED(err);
-        NN_TRY(nn_cuda_sum_to_host(ctx, part, rows, &total, err));
+        ES_CHECK(nn_cuda_sum_to_host(ctx, part, rows, &total, err));
     }
     *loss = (float)(scale * total);
     return ES_OK;
@@ -149,11 +149,11 @@ extern "C" int nn_cuda_softmax_ce_loss(nn_ctx *ctx, const nn_tensor *logits, con
         CU_LAUNCHED(err);
     }
     double wsum = 0, total = 0, bad = 0;
-    NN_TRY(nn_cuda_sum_to_host(ctx, part + 2 * rows, 1, &bad, err));
+    ES_CHECK(nn_cuda_sum_to_host(ctx, part + 2 * rows, 1, &bad, err));
     if (bad > 0) return es_error_set(err, ES_ERR_INVALID, "softmax_ce_loss: a label is >= %d classes", c);
     if (rows > 0) {
-        NN_TRY(nn_cuda_sum_to_host(ctx, part, rows, &wsum, err));
-        NN_TRY(nn_cuda_sum_to_host(ctx, part + rows, rows, &total, err));
+        ES_CHECK(nn_cuda_sum_to_host(ctx, part, rows, &wsum, err));
+        ES_CHECK(nn_cuda_sum_to_host(ctx, part + rows, rows, &total, err));
     }
     double norm = weighted_mean ? (wsum > 0 ? wsum : 1.0) : 1.0;
     if (logits->grad && rows > 0) {
