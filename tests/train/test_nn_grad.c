@@ -65,6 +65,12 @@ static void test_conv2d_grad(void) {
     conv_case(2, 5, 5, 4, 3, 1, 1, 0, 1, 1); /* direct 1x1 path */
     conv_case(1, 4, 8, 8, 4, 3, 1, 1, 1, 4); /* depthwise */
     conv_case(1, 3, 9, 8, 2, 5, 2, 2, 1, 1);
+    /* rows of 16+ pixels: the direct AVX2 kernels where the CPU has them (tails, a channel
+     * block of 6 plus a remainder, dilation, 5x5, a padded 1x1) */
+    conv_case(1, 3, 4, 19, 7, 3, 1, 1, 1, 1);
+    conv_case(1, 2, 5, 20, 5, 3, 1, 2, 2, 1);
+    conv_case(1, 2, 5, 18, 2, 5, 1, 2, 1, 1);
+    conv_case(2, 2, 3, 17, 3, 1, 1, 1, 1, 1);
 }
 
 /* ---- linear, bmm, dynconv ---- */

@@ -115,11 +115,12 @@ int main(int argc, char **argv) {
         openblas_set_num_threads(1); /* back to the engine's setting */    \
     } while (0)
     MEASURE_PEAK();
-    printf("threads %d\n", threads);
+    printf("threads %d, stride-1 convolutions: %s\n", threads,
+           nn_conv2d_cpu_direct() ? "direct AVX2 kernels" : "im2col + sgemm");
     printf("openblas sgemm 1024^3 (first measurement): %.1f GFLOP/s\n", peak);
     struct {
         int n, cin, h, cout, k, stride;
-    } cases[] = {{2, 64, 64, 64, 3, 1}, {2, 128, 32, 128, 3, 1}, {2, 256, 16, 256, 3, 1}, {1, 64, 128, 64, 3, 1},
+    } cases[] = {{4, 32, 64, 32, 3, 1} /* the small net's layer */, {2, 64, 64, 64, 3, 1}, {2, 128, 32, 128, 3, 1}, {2, 256, 16, 256, 3, 1}, {1, 64, 128, 64, 3, 1},
                  {2, 64, 64, 128, 3, 2}, {2, 256, 32, 64, 1, 1}};
     printf("%-34s %9s %9s %8s\n", "conv2d (N, Cin, H=W, Cout, k, s)", "fwd GF/s", "f+b GF/s", "f+b/peak");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

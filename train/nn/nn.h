@@ -217,10 +217,16 @@ typedef struct nn_conv2d_opts {
 nn_conv2d_opts nn_conv2d_opts_make(int stride, int pad, int dilation, int groups);
 /* Output size along one axis: (in + 2*pad - dil*(k-1) - 1) / stride + 1. */
 int nn_conv2d_out_size(int in, int kernel, int stride, int pad, int dilation);
+/* 1 when this CPU runs the direct convolution kernels (x86-64 with AVX2 and FMA, and the
+ * environment does not set ENTSEG_NN_CONV=im2col). */
+int nn_conv2d_cpu_direct(void);
 
 /* y = conv2d(x, w) + b.
  * x (N, Cin, H, W), w (Cout, Cin/groups, KH, KW), b (Cout) or NULL, y (N, Cout, OH, OW).
- * CPU: im2col + OpenBLAS sgemm (1x1 stride-1 convs skip im2col); CUDA: cuDNN. */
+ * CPU: stride-1 convolutions with one group and output rows of 16+ pixels run direct AVX2
+ * kernels (no im2col; their weight gradient does not depend on the thread count) when
+ * nn_conv2d_cpu_direct() says so; the rest im2col + OpenBLAS sgemm (1x1 stride-1 unpadded
+ * convs skip im2col). CUDA: cuDNN. */
 int nn_conv2d_forward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
                       nn_tensor *y, const nn_conv2d_opts *o, es_error *err);
 /* Accumulates into x->grad, w->grad, b->grad (each when non-NULL) from y->grad. */

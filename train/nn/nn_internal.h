@@ -10,6 +10,9 @@
 #include "entseg/pool.h"
 #include "nn.h"
 
+/* slots 0..3 serve every device; 4..5 are CPU-only (direct convolution) */
+#define NN_SCRATCH_SLOTS 6
+
 struct nn_ctx {
     nn_device device;
     int threads;
@@ -17,8 +20,9 @@ struct nn_ctx {
     char note[256];
     void *cuda;            /* nn_cuda_state * on NN_DEVICE_CUDA */
     es_pool *pool;         /* CPU worker threads (sleep when idle; NULL = 1 thread) */
-    void *scratch[4];      /* CPU workspaces (im2col columns, partial sums), grown on demand */
-    size_t scratch_bytes[4];
+    void *scratch[NN_SCRATCH_SLOTS]; /* CPU workspaces (im2col columns, partial sums, padded
+                                      * inputs), grown on demand */
+    size_t scratch_bytes[NN_SCRATCH_SLOTS];
 };
 
 /* Runs fn(ud, i, thread) for i < n on the ctx's threads (inline when 1 thread or n == 1).
@@ -28,8 +32,8 @@ void nn_parallel_for(nn_ctx *ctx, size_t n, es_task_fn fn, void *ud);
 /* The context an arena allocates for. */
 nn_ctx *nn_arena_ctx(nn_arena *a);
 
-/* A workspace of at least `bytes` on the ctx's device, slot 0..3 (each live until the
- * next call with the same slot). */
+/* A workspace of at least `bytes` on the ctx's device, slot 0..3 (4..5 on the CPU only),
+ * each live until the next call with the same slot. */
 float *nn_scratch(nn_ctx *ctx, int slot, size_t bytes, es_error *err);
 
 /* Shape checking: each returns ES_ERR_INVALID with "op: what" filled in. */

@@ -5,8 +5,6 @@
 #include "nn_internal.h"
 #include "nn_ops.h"
 
-#define PAR_MIN 32768
-
 enum { ACT_RELU = 0, ACT_GELU = 1, ACT_SIGMOID = 2 };
 
 int nn_axpy(nn_ctx *ctx, float alpha, const float *restrict dy, float *restrict dx, int64_t n,
@@ -22,30 +20,60 @@ static int act_check(nn_ctx *ctx, const char *op, const nn_tensor *x, const nn_t
     return nn_check_device(ctx, op, x, err);
 }
 
+/* Elementwise activations run in chunks of ACT_CHUNK elements on the ctx's threads (each
+ * chunk writes its own slice: the result does not depend on the thread count). */
+#define ACT_CHUNK 16384
+
+typedef struct act_job {
+    int kind;
+    const float *x, *y, *dy; /* backward: x the input, y the output, dy its gradient */
+    float *out;              /* forward: y (may alias x); backward: dx (accumulated) */
+    int64_t n;
+} act_job;
+
+static void act_forward_chunk(void *ud, size_t c, int thread) {
+    const act_job *j = ud;
+    (void)thread;
+    int64_t lo = (int64_t)c * ACT_CHUNK, hi = lo + ACT_CHUNK < j->n ? lo + ACT_CHUNK : j->n;
+    const float *in = j->x;
+    float *out = j->out; /* in place is allowed: each element is read before it is written */
+    if (j->kind == ACT_RELU) {
+        for (int64_t i = lo; i < hi; i++) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+    } else if (j->kind == ACT_GELU) {
+        for (int64_t i = lo; i < hi; i++) out[i] = 0.5f * in[i] * (1.0f + erff(in[i] * (float)M_SQRT1_2));
+    } else {
+        for (int64_t i = lo; i < hi; i++) out[i] = 1.0f / (1.0f + expf(-in[i]));
+    }
+}
+
+static void act_backward_chunk(void *ud, size_t c, int thread) {
+    const act_job *j = ud;
+    (void)thread;
+    int64_t lo = (int64_t)c * ACT_CHUNK, hi = lo + ACT_CHUNK < j->n ? lo + ACT_CHUNK : j->n;
+    const float *restrict in = j->x, *restrict out = j->y, *restrict dy = j->dy;
+    float *restrict dx = j->out;
+    if (j->kind == ACT_RELU) {
+        /* y > 0 <=> x > 0, and y works when the forward ran in place */
+        for (int64_t i = lo; i < hi; i++) dx[i] += out[i] > 0.0f ? dy[i] : 0.0f;
+    } else if (j->kind == ACT_GELU) {
+        const float inv_sqrt_2pi = 0.3989422804014327f;
+        for (int64_t i = lo; i < hi; i++) {
+            float v = in[i];
+            float cdf = 0.5f * (1.0f + erff(v * (float)M_SQRT1_2));
+            float pdf = inv_sqrt_2pi * expf(-0.5f * v * v);
+            dx[i] += dy[i] * (cdf + v * pdf);
+        }
+    } else {
+        for (int64_t i = lo; i < hi; i++) dx[i] += dy[i] * out[i] * (1.0f - out[i]);
+    }
+}
+
 static int act_forward(nn_ctx *ctx, int kind, const char *op, const nn_tensor *x, nn_tensor *y,
                        es_error *err) {
     ES_CHECK(act_check(ctx, op, x, y, err));
     NN_CUDA_DISPATCH(ctx, nn_cuda_act_forward(ctx, kind, x->data, y->data, x->numel, err));
-    const float *restrict in = x->data;
-    float *restrict out = y->data;
-    int64_t n = x->numel;
-    if (x->data == y->data) { /* in place: the restrict promise does not hold */
-        float *p = y->data;
-        for (int64_t i = 0; i < n; i++) {
-            float v = p[i];
-            p[i] = kind == ACT_RELU ? (v > 0.0f ? v : 0.0f)
-                   : kind == ACT_GELU ? 0.5f * v * (1.0f + erff(v * (float)M_SQRT1_2))
-                                      : 1.0f / (1.0f + expf(-v));
-        }
-        return ES_OK;
-    }
-    if (kind == ACT_RELU) {
-        for (int64_t i = 0; i < n; i++) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
-    } else if (kind == ACT_GELU) {
-        for (int64_t i = 0; i < n; i++) out[i] = 0.5f * in[i] * (1.0f + erff(in[i] * (float)M_SQRT1_2));
-    } else {
-        for (int64_t i = 0; i < n; i++) out[i] = 1.0f / (1.0f + expf(-in[i]));
-    }
+    act_job j = {kind, x->data, NULL, NULL, y->data, x->numel};
+    nn_parallel_for(ctx, (size_t)((x->numel + ACT_CHUNK - 1) / ACT_CHUNK), act_forward_chunk, &j);
     return ES_OK;
 }
 
@@ -56,23 +84,8 @@ static int act_backward(nn_ctx *ctx, int kind, const char *op, const nn_tensor *
     if (!x->grad) return ES_OK;
     NN_CUDA_DISPATCH(ctx, nn_cuda_act_backward(ctx, kind, x->data, y->data, y->grad, x->grad,
                                                x->numel, err));
-    const float *restrict in = x->data, *restrict out = y->data, *restrict dy = y->grad;
-    float *restrict dx = x->grad;
-    int64_t n = x->numel;
-    if (kind == ACT_RELU) {
-        /* y > 0 <=> x > 0, and y works when the forward ran in place */
-        for (int64_t i = 0; i < n; i++) dx[i] += out[i] > 0.0f ? dy[i] : 0.0f;
-    } else if (kind == ACT_GELU) {
-        const float inv_sqrt_2pi = 0.3989422804014327f;
-        for (int64_t i = 0; i < n; i++) {
-            float v = in[i];
-            float cdf = 0.5f * (1.0f + erff(v * (float)M_SQRT1_2));
-            float pdf = inv_sqrt_2pi * expf(-0.5f * v * v);
-            dx[i] += dy[i] * (cdf + v * pdf);
-        }
-    } else {
-        for (int64_t i = 0; i < n; i++) dx[i] += dy[i] * out[i] * (1.0f - out[i]);
-    }
+    act_job j = {kind, x->data, y->data, y->grad, x->grad, x->numel};
+    nn_parallel_for(ctx, (size_t)((x->numel + ACT_CHUNK - 1) / ACT_CHUNK), act_backward_chunk, &j);
     return ES_OK;
 }
 

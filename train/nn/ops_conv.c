@@ -1,8 +1,9 @@
-/* ops_conv.c: 2-D convolution. CPU: per image and group, im2col into a workspace and one
- * OpenBLAS sgemm (1x1 stride-1 unpadded convolutions use the input directly); backward
- * uses the same columns for the weight gradient and col2im for the input gradient.
- * CUDA: cuDNN (cuda/conv.cu). */
-#include "nn_internal.h"
+/* ops_conv.c: 2-D convolution. CPU: stride-1 convolutions go to the direct AVX2 kernels of
+ * conv_direct.c when the CPU has them; the rest (and every convolution on other CPUs) runs
+ * per image and group as im2col into a workspace and one OpenBLAS sgemm (1x1 stride-1
+ * unpadded convolutions use the input directly); backward uses the same columns for the
+ * weight gradient and col2im for the input gradient. CUDA: cuDNN (cuda/conv.cu). */
+#include "conv_internal.h"
 #include "nn_ops.h"
 
 nn_conv2d_opts nn_conv2d_opts_make(int stride, int pad, int dilation, int groups) {
@@ -17,11 +18,6 @@ int nn_conv2d_out_size(int in, int kernel, int stride, int pad, int dilation) {
     return n < 0 ? 0 : n / stride + 1;
 }
 
-typedef struct conv_geom {
-    int n, cin, h, w, cout, kh, kw, oh, ow, groups, cg, coutg;
-    int64_t ckk, ohw;
-    int direct; /* 1x1, stride 1, no padding: the input is its own column matrix */
-} conv_geom;
 
 static int conv_check(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
                       const nn_tensor *y, const nn_conv2d_opts *o, conv_geom *g, es_error *err) {
@@ -129,7 +125,10 @@ static int transposed_geom(const conv_geom *g, const nn_conv2d_opts *o, conv_geo
     to->pad_h = ph;
     to->pad_w = pw;
     *t = *g;
+    t->cin = g->cout;
+    t->cout = g->cin;
     t->cg = g->coutg;
+    t->coutg = g->cg;
     t->h = g->oh;
     t->w = g->ow;
     t->oh = g->h;
@@ -281,6 +280,8 @@ int nn_conv2d_forward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *w, const
     conv_geom g = {0};
     ES_CHECK(conv_check(ctx, x, w, b, y, o, &g, err));
     NN_CUDA_DISPATCH(ctx, nn_cuda_conv2d_forward(ctx, x, w, b, y, o, err));
+    if (conv_direct_applies(&g, o))
+        return conv_direct_forward(ctx, &g, o, x->data, w->data, b ? b->data : NULL, y->data, 0, err);
     tile_job j;
     ES_CHECK(tile_setup(ctx, &j, &g, o, g.coutg, err));
     j.in = x->data;
@@ -299,7 +300,9 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *w, cons
     if (!y->grad) return es_error_set(err, ES_ERR_INVALID, "conv2d backward: y has no grad");
     NN_CUDA_DISPATCH(ctx, nn_cuda_conv2d_backward(ctx, x, w, b, y, o, err));
     if (b && b->grad) ES_CHECK(nn_bias_channels_backward(ctx, y->grad, b->grad, g.n, g.cout, g.ohw, 0, err));
-    if (w->grad) {
+    if (w->grad && conv_direct_applies(&g, o)) {
+        ES_CHECK(conv_direct_wgrad(ctx, &g, o, x->data, y->grad, w->grad, err));
+    } else if (w->grad) {
         /* per-task partial sums, reduced in task order: deterministic for a thread count */
         tile_job j;
         ES_CHECK(tile_setup(ctx, &j, &g, o, g.coutg, err));
@@ -338,6 +341,8 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *w, cons
         float *wt = nn_scratch(ctx, 2, (size_t)w->numel * sizeof(float), err);
         if (!wt) return ES_ERR_NOMEM;
         flip_weights(w->data, &g, wt);
+        if (conv_direct_applies(&tg, &to))
+            return conv_direct_forward(ctx, &tg, &to, y->grad, wt, NULL, x->grad, 1, err);
         tile_job j;
         ES_CHECK(tile_setup(ctx, &j, &tg, &to, g.cg, err));
         j.in = y->grad;

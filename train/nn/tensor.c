@@ -102,7 +102,7 @@ void nn_ctx_free(nn_ctx *ctx) {
 #ifdef ENTSEG_NN_CUDA
     if (ctx->cuda) nn_cuda_state_free(ctx);
 #endif
-    for (int i = 0; i < 4; i++) free(ctx->scratch[i]);
+    for (int i = 0; i < NN_SCRATCH_SLOTS; i++) free(ctx->scratch[i]);
     es_pool_free(ctx->pool);
     free(ctx);
 }
