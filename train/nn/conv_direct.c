@@ -250,8 +250,24 @@ typedef struct fwd_job {
     const int32_t *off; /* (K): offset of step k's input row from the output row's */
     const float *bias;
     float *y;
-    int accumulate, k, rows, bands;
+    int accumulate, k, rows, bands, blocks;
+    const int *block_start, *block_size;
 } fwd_job;
+
+/* Output channels in blocks of FWD_MR; a remainder of 1..3 shares the last full block
+ * (7 -> 4 + 3, 8 -> 4 + 4, 9 -> 5 + 4): a block of 1 or 2 channels has too few
+ * accumulators to hide the FMA latency. Block b starts at channel start[b]. */
+static int fwd_blocks(int cout, int *start, int *size) {
+    int n = 0, co = 0;
+    while (co < cout) {
+        int left = cout - co, mr = left < FWD_MR ? left : FWD_MR;
+        if (left > FWD_MR && left < FWD_MR + 4) mr = (left + 1) / 2;
+        start[n] = co;
+        size[n++] = mr;
+        co += mr;
+    }
+    return n;
+}
 
 /* task = (image, band of output rows); passes over K in chunks that stay in L1 */
 static void fwd_task(void *ud, size_t t, int thread) {
@@ -266,13 +282,13 @@ static void fwd_task(void *ud, size_t t, int thread) {
         int kn = j->k - k0 < FWD_CHUNK_K ? j->k - k0 : FWD_CHUNK_K;
         int load = j->accumulate || k0 > 0;
         for (int oy = oy0; oy < oy1; oy++)
-            for (int co = 0; co < g->cout; co += FWD_MR) {
-                int mr = g->cout - co < FWD_MR ? g->cout - co : FWD_MR;
-                const float *wp = j->wp + ((int64_t)(co / FWD_MR) * j->k + k0) * FWD_MR;
+            for (int bl = 0; bl < j->blocks; bl++) {
+                int co = j->block_start[bl];
+                const float *wp = j->wp + ((int64_t)bl * j->k + k0) * FWD_MR;
                 const float *bias = !load && j->bias ? j->bias + co : NULL;
                 for (int ox = 0; ox < g->ow; ox += FWD_NR) {
                     int nvalid = g->ow - ox < FWD_NR ? g->ow - ox : FWD_NR;
-                    fwd_tile_mr(mr, wp, xi + (int64_t)oy * j->p.ws + ox, j->off + k0, kn,
+                    fwd_tile_mr(j->block_size[bl], wp, xi + (int64_t)oy * j->p.ws + ox, j->off + k0, kn,
                                 yi + co * g->ohw + (int64_t)oy * g->ow + ox, g->ohw, nvalid, bias, load);
                 }
             }
@@ -283,24 +299,27 @@ int conv_direct_forward(nn_ctx *ctx, const conv_geom *g, const nn_conv2d_opts *o
                         const float *w, const float *b, float *y, int accumulate, es_error *err) {
     padded p;
     ES_CHECK(pad_input(ctx, g, o, x, &p, err));
-    int kk = g->kh * g->kw, k = g->cin * kk, blocks = (g->cout + FWD_MR - 1) / FWD_MR;
-    size_t wfloats = (size_t)blocks * k * FWD_MR;
-    float *wp = nn_scratch(ctx, 5, (wfloats + (size_t)k) * sizeof(float), err);
+    int kk = g->kh * g->kw, k = g->cin * kk, max_blocks = g->cout / 4 + 1;
+    /* workspace: packed weights (blocks, k, FWD_MR), then int32 tap offsets (k) and the
+     * block table (2 x max_blocks) */
+    size_t wfloats = (size_t)max_blocks * k * FWD_MR;
+    float *wp = nn_scratch(ctx, 5, (wfloats + (size_t)k + 2 * (size_t)max_blocks) * sizeof(float), err);
     if (!wp) return ES_ERR_NOMEM;
     int32_t *off = (int32_t *)(wp + wfloats);
-    /* pack: wp[block][k][r] = w[block * FWD_MR + r][k], zero past cout */
+    int *block_start = (int *)(off + k), *block_size = block_start + max_blocks;
+    int blocks = fwd_blocks(g->cout, block_start, block_size);
+    /* pack: wp[block][k][r] = w[start + r][k], zero past the block's size */
     for (int bl = 0; bl < blocks; bl++)
         for (int i = 0; i < k; i++)
-            for (int r = 0; r < FWD_MR; r++) {
-                int co = bl * FWD_MR + r;
-                wp[((size_t)bl * k + i) * FWD_MR + r] = co < g->cout ? w[(int64_t)co * k + i] : 0.0f;
-            }
+            for (int r = 0; r < FWD_MR; r++)
+                wp[((size_t)bl * k + i) * FWD_MR + r] =
+                    r < block_size[bl] ? w[(int64_t)(block_start[bl] + r) * k + i] : 0.0f;
     for (int c = 0; c < g->cin; c++)
         for (int ki = 0; ki < g->kh; ki++)
             for (int kj = 0; kj < g->kw; kj++)
                 off[(c * g->kh + ki) * g->kw + kj] =
                     (int32_t)(c * p.plane + (int64_t)ki * o->dil_h * p.ws + kj * o->dil_w);
-    fwd_job j = {g, p, wp, off, b, y, accumulate, k, g->oh, 1};
+    fwd_job j = {g, p, wp, off, b, y, accumulate, k, g->oh, 1, blocks, block_start, block_size};
     /* enough bands for every thread to get several; a band's rows share the weights */
     int want = (4 * ctx->threads + g->n - 1) / g->n;
     if (want > 1) {

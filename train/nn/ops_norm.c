@@ -21,21 +21,40 @@ static int fbn_check(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *weight,
     return ES_OK;
 }
 
+/* plane i = (image, channel): out = in * scale[ch] + shift[ch] (forward), or
+ * dx += dy * scale[ch] (backward, shift NULL); planes write disjoint memory */
+typedef struct fbn_job {
+    const float *in;
+    float *out;
+    const float *weight, *bias, *mean, *var;
+    float eps;
+    int c;
+    int64_t hw;
+} fbn_job;
+
+static void fbn_plane(void *ud, size_t i, int thread) {
+    const fbn_job *j = ud;
+    (void)thread;
+    int ch = (int)(i % (size_t)j->c);
+    float scale = j->weight[ch] / sqrtf(j->var[ch] + j->eps);
+    const float *in = j->in + (int64_t)i * j->hw;
+    float *out = j->out + (int64_t)i * j->hw;
+    if (j->bias) {
+        float shift = j->bias[ch] - j->mean[ch] * scale;
+        for (int64_t k = 0; k < j->hw; k++) out[k] = in[k] * scale + shift;
+    } else {
+        for (int64_t k = 0; k < j->hw; k++) out[k] += in[k] * scale;
+    }
+}
+
 int nn_frozen_bn_forward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *weight,
                          const nn_tensor *bias, const nn_tensor *mean, const nn_tensor *var,
                          float eps, nn_tensor *y, es_error *err) {
     ES_CHECK(fbn_check(ctx, x, weight, bias, mean, var, y, err));
     NN_CUDA_DISPATCH(ctx, nn_cuda_frozen_bn_forward(ctx, x, weight, bias, mean, var, eps, y, err));
-    int n = x->shape[0], c = x->shape[1];
-    int64_t hw = (int64_t)x->shape[2] * x->shape[3];
-    for (int i = 0; i < n; i++)
-        for (int ch = 0; ch < c; ch++) {
-            float scale = weight->data[ch] / sqrtf(var->data[ch] + eps);
-            float shift = bias->data[ch] - mean->data[ch] * scale;
-            const float *in = x->data + ((int64_t)i * c + ch) * hw;
-            float *out = y->data + ((int64_t)i * c + ch) * hw;
-            for (int64_t k = 0; k < hw; k++) out[k] = in[k] * scale + shift;
-        }
+    fbn_job j = {x->data, y->data, weight->data, bias->data, mean->data, var->data, eps, x->shape[1],
+                 (int64_t)x->shape[2] * x->shape[3]};
+    nn_parallel_for(ctx, (size_t)x->shape[0] * x->shape[1], fbn_plane, &j);
     return ES_OK;
 }
 
@@ -46,15 +65,9 @@ int nn_frozen_bn_backward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *weig
     if (!y->grad) return es_error_set(err, ES_ERR_INVALID, "frozen_bn backward: y has no grad");
     if (!x->grad) return ES_OK;
     NN_CUDA_DISPATCH(ctx, nn_cuda_frozen_bn_backward(ctx, x, weight, mean, var, eps, y, err));
-    int n = x->shape[0], c = x->shape[1];
-    int64_t hw = (int64_t)x->shape[2] * x->shape[3];
-    for (int i = 0; i < n; i++)
-        for (int ch = 0; ch < c; ch++) {
-            float scale = weight->data[ch] / sqrtf(var->data[ch] + eps);
-            const float *dy = y->grad + ((int64_t)i * c + ch) * hw;
-            float *dx = x->grad + ((int64_t)i * c + ch) * hw;
-            for (int64_t k = 0; k < hw; k++) dx[k] += dy[k] * scale;
-        }
+    fbn_job j = {y->grad, x->grad, weight->data, NULL, mean->data, var->data, eps, x->shape[1],
+                 (int64_t)x->shape[2] * x->shape[3]};
+    nn_parallel_for(ctx, (size_t)x->shape[0] * x->shape[1], fbn_plane, &j);
     return ES_OK;
 }
 
