@@ -3,6 +3,11 @@
  * The calling thread is worker 0; nthreads-1 pthreads wait on a condition variable for the
  * next job. A job hands out indices through one atomic counter (dynamic scheduling: images
  * differ a lot in cost). es_pool_for is meant to be called by one thread at a time.
+ *
+ * The caller waits only for workers that joined the job: once its own share runs out of
+ * indices it closes the job, and a worker that wakes after that goes back to sleep. On a
+ * busy machine a worker may not get a core for milliseconds; waiting for it to check in
+ * to a job whose work is already done cost more than the work of many small jobs.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -19,7 +24,8 @@ struct es_pool {
     pthread_cond_t wake;     /* a new job or shutdown */
     pthread_cond_t done;     /* a worker finished its share of the job */
     unsigned long generation; /* bumped per job, so each worker joins each job once */
-    int running;             /* workers still in the current job */
+    int open;                /* the current job still takes workers */
+    int active;              /* workers inside the current job */
     int shutdown;
     /* the current job */
     es_task_fn fn;
@@ -57,10 +63,12 @@ static void *worker_main(void *arg) {
         while (!p->shutdown && p->generation == seen) pthread_cond_wait(&p->wake, &p->lock);
         if (p->shutdown) break;
         seen = p->generation;
+        if (!p->open) continue; /* finished without us */
+        p->active++;
         pthread_mutex_unlock(&p->lock);
         run_share(p, thread);
         pthread_mutex_lock(&p->lock);
-        if (--p->running == 0) pthread_cond_signal(&p->done);
+        if (--p->active == 0) pthread_cond_signal(&p->done);
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
@@ -123,12 +131,14 @@ void es_pool_for(es_pool *p, size_t n, es_task_fn fn, void *ctx) {
     p->ctx = ctx;
     p->n = n;
     atomic_store(&p->next, 0);
-    p->running = p->nthreads - 1;
+    p->open = 1;
+    p->active = 0;
     p->generation++;
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
-    run_share(p, 0);
+    run_share(p, 0); /* returns when every index has been handed out */
     pthread_mutex_lock(&p->lock);
-    while (p->running > 0) pthread_cond_wait(&p->done, &p->lock);
+    p->open = 0;
+    while (p->active > 0) pthread_cond_wait(&p->done, &p->lock);
     pthread_mutex_unlock(&p->lock);
 }

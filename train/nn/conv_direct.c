@@ -10,7 +10,8 @@
  *
  * The weight gradient is the mirror image: 4 output channels x up to 3 taps of one kernel
  * row accumulate dy x shifted input over the pixels in 8-wide lanes, summed across lanes
- * once per band of rows. A thread owns a block of output channels over all images, so
+ * once per band of rows; dy is first copied to the padded input's row stride (zeros past
+ * the output width) so that a band is one flat run of vectors. A thread owns a block of output channels over all images, so
  * every weight is summed in one fixed order whatever the thread count. */
 #include <stdint.h>
 
@@ -25,7 +26,6 @@
 #define FWD_NR 16         /* pixels per forward tile (two AVX registers) */
 #define WG_MR 4           /* output channels per weight-gradient tile */
 #define WG_NT 3           /* kernel taps per weight-gradient tile */
-#define PAD_SLACK 32      /* zeroed floats after the padded buffer: strips may read past a row */
 #define FWD_CHUNK_K 576   /* channel x tap steps per pass: 6 x 576 weights + the rows fit L1 */
 #define WG_BAND_PIXELS 1024
 
@@ -64,13 +64,15 @@ static void pad_plane(void *ud, size_t i, int thread) {
 static int pad_input(nn_ctx *ctx, const conv_geom *g, const nn_conv2d_opts *o, const float *x,
                      padded *p, es_error *err) {
     p->hp = g->h + 2 * o->pad_h;
-    p->ws = g->w + 2 * o->pad_w;
+    p->ws = (g->w + 2 * o->pad_w + 7) & ~7; /* rows of whole 8-float vectors (weight gradient) */
     p->plane = (int64_t)p->hp * p->ws;
     p->image = p->plane * g->cin;
-    size_t floats = (size_t)(p->image * g->n) + PAD_SLACK;
+    /* strips and taps may read up to a vector plus the kernel's reach past the last row */
+    size_t slack = (size_t)FWD_NR + 8 + (size_t)(g->kw - 1) * o->dil_w;
+    size_t floats = (size_t)(p->image * g->n) + slack;
     p->data = nn_scratch(ctx, 4, floats * sizeof(float), err);
     if (!p->data) return ES_ERR_NOMEM;
-    memset(p->data + floats - PAD_SLACK, 0, PAD_SLACK * sizeof(float));
+    memset(p->data + floats - slack, 0, slack * sizeof(float));
     pad_job j = {x, g, g->cin, g->h, g->w, o->pad_h, o->pad_w, *p};
     nn_parallel_for(ctx, (size_t)g->n * g->cin, pad_plane, &j);
     return ES_OK;
@@ -144,57 +146,40 @@ AVX2 static void fwd_tile_mr(int mr, const float *wp, const float *xrow, const i
     }
 }
 
-/* dw[r * dw_ld + t] += sum over rows x pixels of dy[r] * x shifted by tap t, r < mr, t < nt.
- * dy rows are ow apart (channels dy_ld apart); x rows ws apart, taps dil apart. */
+/* dw[r * dw_ld + t] += sum over q < len of dy[r][q] * x[q + t * dil], r < mr, t < nt, len a
+ * multiple of 8. dy rows are in the padded layout of x (zeros past the output width), so a
+ * band of rows is one flat run and the accumulators stay in registers. */
 AVX2_INLINE void wg_tile(const int mr, const int nt, const float *dy, int64_t dy_ld,
-                         const float *x, int ws, int dil, int ow, int rows, float *dw,
-                         int64_t dw_ld) {
+                         const float *x, int dil, int64_t len, float *dw, int64_t dw_ld) {
     __m256 acc[WG_MR][WG_NT];
     for (int r = 0; r < mr; r++)
         for (int t = 0; t < nt; t++) acc[r][t] = _mm256_setzero_ps();
-    int full = ow & ~7;
-    __m256i tail = lane_mask(ow - full);
-    for (int y = 0; y < rows; y++) {
-        const float *d = dy + (int64_t)y * ow, *xr = x + (int64_t)y * ws;
-        for (int ox = 0; ox < full; ox += 8) {
-            __m256 xv[WG_NT];
-            for (int t = 0; t < nt; t++) xv[t] = _mm256_loadu_ps(xr + ox + t * dil);
-            for (int r = 0; r < mr; r++) {
-                __m256 dv = _mm256_loadu_ps(d + r * dy_ld + ox);
-                for (int t = 0; t < nt; t++) acc[r][t] = _mm256_fmadd_ps(dv, xv[t], acc[r][t]);
-            }
-        }
-        if (full < ow) { /* masked dy lanes are 0; the x lanes past the row are finite */
-            __m256 xv[WG_NT];
-            for (int t = 0; t < nt; t++) xv[t] = _mm256_loadu_ps(xr + full + t * dil);
-            for (int r = 0; r < mr; r++) {
-                __m256 dv = _mm256_maskload_ps(d + r * dy_ld + full, tail);
-                for (int t = 0; t < nt; t++) acc[r][t] = _mm256_fmadd_ps(dv, xv[t], acc[r][t]);
-            }
+    for (int64_t q = 0; q < len; q += 8) {
+        __m256 xv[WG_NT];
+        for (int t = 0; t < nt; t++) xv[t] = _mm256_loadu_ps(x + q + t * dil);
+        for (int r = 0; r < mr; r++) {
+            __m256 dv = _mm256_load_ps(dy + r * dy_ld + q);
+            for (int t = 0; t < nt; t++) acc[r][t] = _mm256_fmadd_ps(dv, xv[t], acc[r][t]);
         }
     }
     for (int r = 0; r < mr; r++)
         for (int t = 0; t < nt; t++) dw[r * dw_ld + t] += hsum(acc[r][t]);
 }
 
-#define WG_CASE(MR)                                                                   \
-    case MR:                                                                          \
-        if (nt == 3) wg_tile(MR, 3, dy, dy_ld, x, ws, dil, ow, rows, dw, dw_ld);      \
-        else if (nt == 2) wg_tile(MR, 2, dy, dy_ld, x, ws, dil, ow, rows, dw, dw_ld); \
-        else wg_tile(MR, 1, dy, dy_ld, x, ws, dil, ow, rows, dw, dw_ld);              \
+#define WG_CASE(MR)                                                       \
+    case MR:                                                              \
+        if (nt == 3) wg_tile(MR, 3, dy, dy_ld, x, dil, len, dw, dw_ld);   \
+        else if (nt == 2) wg_tile(MR, 2, dy, dy_ld, x, dil, len, dw, dw_ld); \
+        else wg_tile(MR, 1, dy, dy_ld, x, dil, len, dw, dw_ld);           \
         break;
 
-AVX2 static void wg_tile_mr(int mr, int nt, const float *dy, int64_t dy_ld, const float *x, int ws,
-                            int dil, int ow, int rows, float *dw, int64_t dw_ld) {
+AVX2 static void wg_tile_mr(int mr, int nt, const float *dy, int64_t dy_ld, const float *x, int dil,
+                            int64_t len, float *dw, int64_t dw_ld) {
     switch (mr) {
         WG_CASE(4)
         WG_CASE(3)
         WG_CASE(2)
-    default:
-        if (nt == 3) wg_tile(1, 3, dy, dy_ld, x, ws, dil, ow, rows, dw, dw_ld);
-        else if (nt == 2) wg_tile(1, 2, dy, dy_ld, x, ws, dil, ow, rows, dw, dw_ld);
-        else wg_tile(1, 1, dy, dy_ld, x, ws, dil, ow, rows, dw, dw_ld);
-        break;
+        WG_CASE(1)
     }
 }
 
@@ -215,10 +200,9 @@ static void fwd_tile_mr(int mr, const float *wp, const float *xrow, const int32_
     (void)mr, (void)wp, (void)xrow, (void)off, (void)k, (void)out, (void)ld, (void)nvalid;
     (void)bias, (void)load;
 }
-static void wg_tile_mr(int mr, int nt, const float *dy, int64_t dy_ld, const float *x, int ws,
-                       int dil, int ow, int rows, float *dw, int64_t dw_ld) {
-    (void)mr, (void)nt, (void)dy, (void)dy_ld, (void)x, (void)ws, (void)dil, (void)ow;
-    (void)rows, (void)dw, (void)dw_ld;
+static void wg_tile_mr(int mr, int nt, const float *dy, int64_t dy_ld, const float *x, int dil,
+                       int64_t len, float *dw, int64_t dw_ld) {
+    (void)mr, (void)nt, (void)dy, (void)dy_ld, (void)x, (void)dil, (void)len, (void)dw, (void)dw_ld;
 }
 
 #endif
@@ -335,9 +319,24 @@ typedef struct wg_job {
     const nn_conv2d_opts *o;
     padded p;
     const float *dy;
+    float *dyp; /* dy with rows p.ws apart (zeros past ow), planes dy_plane apart */
+    int64_t dy_plane;
     float *dw;
     int rows;
 } wg_job;
+
+/* plane i = (image, channel) of dy into the padded-width layout */
+static void widen_dy_plane(void *ud, size_t i, int thread) {
+    const wg_job *j = ud;
+    const conv_geom *g = j->g;
+    (void)thread;
+    const float *src = j->dy + (int64_t)i * g->ohw;
+    float *dst = j->dyp + (int64_t)i * j->dy_plane;
+    for (int y = 0; y < g->oh; y++) {
+        memcpy(dst + (int64_t)y * j->p.ws, src + (int64_t)y * g->ow, (size_t)g->ow * sizeof(float));
+        memset(dst + (int64_t)y * j->p.ws + g->ow, 0, (size_t)(j->p.ws - g->ow) * sizeof(float));
+    }
+}
 
 /* task = a block of WG_MR output channels, over every image, band, channel and tap */
 static void wg_task(void *ud, size_t t, int thread) {
@@ -346,19 +345,19 @@ static void wg_task(void *ud, size_t t, int thread) {
     const nn_conv2d_opts *o = j->o;
     (void)thread;
     int co = (int)t * WG_MR, mr = g->cout - co < WG_MR ? g->cout - co : WG_MR;
-    int kk = g->kh * g->kw;
+    int kk = g->kh * g->kw, ws = j->p.ws;
     int64_t dw_ld = (int64_t)g->cin * kk;
     for (int img = 0; img < g->n; img++)
         for (int oy0 = 0; oy0 < g->oh; oy0 += j->rows) {
             int rows = g->oh - oy0 < j->rows ? g->oh - oy0 : j->rows;
-            const float *dy = j->dy + ((int64_t)img * g->cout + co) * g->ohw + (int64_t)oy0 * g->ow;
+            const float *dy = j->dyp + ((int64_t)img * g->cout + co) * j->dy_plane + (int64_t)oy0 * ws;
             for (int c = 0; c < g->cin; c++)
                 for (int ki = 0; ki < g->kh; ki++) {
                     const float *x = j->p.data + img * j->p.image + c * j->p.plane +
-                                     (int64_t)(oy0 + ki * o->dil_h) * j->p.ws;
+                                     (int64_t)(oy0 + ki * o->dil_h) * ws;
                     for (int kj = 0; kj < g->kw; kj += WG_NT) {
                         int nt = g->kw - kj < WG_NT ? g->kw - kj : WG_NT;
-                        wg_tile_mr(mr, nt, dy, g->ohw, x + kj * o->dil_w, j->p.ws, o->dil_w, g->ow, rows,
+                        wg_tile_mr(mr, nt, dy, j->dy_plane, x + kj * o->dil_w, o->dil_w, (int64_t)rows * ws,
                                    j->dw + (int64_t)co * dw_ld + (int64_t)c * kk + ki * g->kw + kj, dw_ld);
                     }
                 }
@@ -367,9 +366,14 @@ static void wg_task(void *ud, size_t t, int thread) {
 
 int conv_direct_wgrad(nn_ctx *ctx, const conv_geom *g, const nn_conv2d_opts *o, const float *x,
                       const float *dy, float *dw, es_error *err) {
-    wg_job j = {g, o, {0}, dy, dw, 1};
+    wg_job j = {g, o, {0}, dy, NULL, 0, dw, 1};
     ES_CHECK(pad_input(ctx, g, o, x, &j.p, err));
-    j.rows = WG_BAND_PIXELS / g->ow > 1 ? WG_BAND_PIXELS / g->ow : 1;
+    j.dy_plane = (int64_t)g->oh * j.p.ws;
+    j.dyp = nn_scratch(ctx, 5, (size_t)(j.dy_plane * g->n * g->cout) * sizeof(float), err);
+    if (!j.dyp) return ES_ERR_NOMEM;
+    nn_parallel_for(ctx, (size_t)g->n * g->cout, widen_dy_plane, &j);
+    /* a band of WG_MR channels' dy stays in L1 while every (channel, tap) passes over it */
+    j.rows = WG_BAND_PIXELS / j.p.ws > 1 ? WG_BAND_PIXELS / j.p.ws : 1;
     nn_parallel_for(ctx, (size_t)(g->cout + WG_MR - 1) / WG_MR, wg_task, &j);
     return ES_OK;
 }
