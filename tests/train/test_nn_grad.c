@@ -12,6 +12,7 @@ typedef struct op_case {
     nn_conv2d_opts conv;
     int i0, i1, i2, ta, tb;
     float f0;
+    float h; /* finite-difference step; 0 = the checker's default */
     int32_t idx[256];
 } op_case;
 
@@ -31,6 +32,7 @@ static int check(const char *name, op_case *oc, int (*f)(void *, nn_ctx *, es_er
     c.inputs[2] = in2;
     c.n_inputs = n_in;
     c.max_checks = 60;
+    c.h = oc->h;
     return gc_run(name, &c, ctx);
 }
 
@@ -259,6 +261,14 @@ static int gn_b(void *u, nn_ctx *c, es_error *e) {
     op_case *o = u;
     return nn_groupnorm_backward(c, &o->x, &o->w, &o->b, o->i0, 1e-5f, &o->y, e);
 }
+static int gnr_f(void *u, nn_ctx *c, es_error *e) {
+    op_case *o = u;
+    return nn_groupnorm_relu_forward(c, &o->x, &o->w, &o->b, o->i0, 1e-5f, &o->y, e);
+}
+static int gnr_b(void *u, nn_ctx *c, es_error *e) {
+    op_case *o = u;
+    return nn_groupnorm_relu_backward(c, &o->x, &o->w, &o->b, o->i0, 1e-5f, &o->y, e);
+}
 static int ln_f(void *u, nn_ctx *c, es_error *e) {
     op_case *o = u;
     return nn_layernorm_forward(c, &o->x, &o->w, &o->b, 1e-5f, &o->y, e);
@@ -279,12 +289,45 @@ static void test_norm_grads(void) {
     CHECK_EQ_INT(check("frozen_bn", &o, fbn_f, fbn_b, 1, &o.x, NULL, NULL), 0);
     o.i0 = 2;
     CHECK_EQ_INT(check("groupnorm", &o, gn_f, gn_b, 3, &o.x, &o.w, &o.b), 0);
+    o.h = 1e-3f; /* a small step keeps the ReLU kink out of the differences */
+    CHECK_EQ_INT(check("groupnorm_relu", &o, gnr_f, gnr_b, 3, &o.x, &o.w, &o.b), 0);
     op_case l = {0};
     l.x = NEW(1, 3, 2, 6);
     l.y = NEW(1, 3, 2, 6);
     l.w = NEW(1, 6);
     l.b = NEW(1, 6);
     CHECK_EQ_INT(check("layernorm", &l, ln_f, ln_b, 3, &l.x, &l.w, &l.b), 0);
+}
+
+/* the fused GroupNorm + ReLU equals the two ops, on a tensor big enough for the threads */
+static void test_groupnorm_relu_matches_pair(void) {
+    es_error err;
+    nn_tensor x = NEW(1, 2, 32, 24, 24), g = NEW(1, 32), b = NEW(1, 32);
+    nn_tensor mid = NEW(1, 2, 32, 24, 24), y2 = NEW(1, 2, 32, 24, 24), y1 = NEW(1, 2, 32, 24, 24);
+    nn_tensor x1 = x, g1 = g, b1 = b; /* same data, own gradients */
+    x1.grad = NEW(0, 2, 32, 24, 24).data;
+    g1.grad = NEW(0, 32).data;
+    b1.grad = NEW(0, 32).data;
+    memset(x1.grad, 0, sizeof(float) * x.numel);
+    memset(g1.grad, 0, sizeof(float) * 32);
+    memset(b1.grad, 0, sizeof(float) * 32);
+    gc_fill(&x, -2.0f, 2.0f);
+    nn_rng_fill_uniform(&gc_rng, y2.grad, y2.numel, -1.0f, 1.0f);
+    memcpy(y1.grad, y2.grad, sizeof(float) * y2.numel);
+    CHECK_OK(nn_groupnorm_forward(ctx, &x, &g, &b, 8, 1e-5f, &mid, &err), &err);
+    CHECK_OK(nn_relu_forward(ctx, &mid, &y2, &err), &err);
+    CHECK_OK(nn_relu_backward(ctx, &mid, &y2, &err), &err);
+    CHECK_OK(nn_groupnorm_backward(ctx, &x, &g, &b, 8, 1e-5f, &mid, &err), &err);
+    CHECK_OK(nn_groupnorm_relu_forward(ctx, &x1, &g1, &b1, 8, 1e-5f, &y1, &err), &err);
+    CHECK_OK(nn_groupnorm_relu_backward(ctx, &x1, &g1, &b1, 8, 1e-5f, &y1, &err), &err);
+    CHECK(memcmp(y1.data, y2.data, sizeof(float) * y1.numel) == 0);
+    int zeros = 0;
+    for (int64_t i = 0; i < y1.numel; i++) zeros += y1.data[i] == 0.0f;
+    CHECK(zeros > y1.numel / 10 && zeros < y1.numel * 9 / 10); /* the ReLU cut something */
+    double worst = 0;
+    for (int64_t i = 0; i < x.numel; i++) worst = fmax(worst, fabs(x1.grad[i] - x.grad[i]));
+    for (int i = 0; i < 32; i++) worst = fmax(worst, fmax(fabs(g1.grad[i] - g.grad[i]), fabs(b1.grad[i] - b.grad[i])));
+    CHECK(worst < 1e-5);
 }
 
 /* ---- resize, pool, point sample, top-k ---- */
@@ -538,6 +581,7 @@ int main(void) {
     ES_RUN(test_binary_grads);
     ES_RUN(test_concat_slice_grads);
     ES_RUN(test_norm_grads);
+    ES_RUN(test_groupnorm_relu_matches_pair);
     ES_RUN(test_resize_grads);
     ES_RUN(test_maxpool_grad);
     ES_RUN(test_point_sample_grad);

@@ -2,6 +2,7 @@
  * bench_nn_train.c times against its PyTorch twin (scripts/twins/small_net.py):
  *
  *   x (N, 3, H, W) -> [conv3x3 -> GroupNorm -> ReLU] x 3 -> conv1x1 -> logits (N, 1, H, W)
+ *   (GroupNorm + ReLU as the engine's fused op, nn_groupnorm_relu_*)
  *   loss = BCE-with-logits(logits, mask), mean over pixels; SGD momentum 0.9
  *
  * on a fixed task: find the bright square in a noisy image. Header-only (static functions)
@@ -92,7 +93,7 @@ static int small_net_step(small_net *net, nn_ctx *ctx, const float *x_host, cons
                           float lr, float *loss, es_error *err) {
     int n = net->n, c = net->c, h = net->h, w = net->w;
     nn_arena_reset(net->act);
-    nn_tensor x, t, conv[SMALL_NET_LAYERS + 1], gn[SMALL_NET_LAYERS], act[SMALL_NET_LAYERS];
+    nn_tensor x, t, conv[SMALL_NET_LAYERS + 1], act[SMALL_NET_LAYERS];
     ES_CHECK(nn_tensor_new(net->act, &x, 0, 4, NN_SHAPE(n, 3, h, w), err));
     ES_CHECK(nn_tensor_new(net->act, &t, 0, 4, NN_SHAPE(n, 1, h, w), err));
     ES_CHECK(nn_tensor_upload(ctx, &x, x_host, err));
@@ -102,13 +103,11 @@ static int small_net_step(small_net *net, nn_ctx *ctx, const float *x_host, cons
     const nn_tensor *in = &x;
     for (int l = 0; l < SMALL_NET_LAYERS; l++) {
         ES_CHECK(nn_tensor_new(net->act, &conv[l], 1, 4, NN_SHAPE(n, c, h, w), err));
-        ES_CHECK(nn_tensor_new(net->act, &gn[l], 1, 4, NN_SHAPE(n, c, h, w), err));
         ES_CHECK(nn_tensor_new(net->act, &act[l], 1, 4, NN_SHAPE(n, c, h, w), err));
         ES_CHECK(nn_conv2d_forward(ctx, in, nn_params_tensor(ps, net->conv_w[l]), nn_params_tensor(ps, net->conv_b[l]),
                                  &conv[l], &o3, err));
-        ES_CHECK(nn_groupnorm_forward(ctx, &conv[l], nn_params_tensor(ps, net->gn_g[l]),
-                                    nn_params_tensor(ps, net->gn_b[l]), net->groups, 1e-5f, &gn[l], err));
-        ES_CHECK(nn_relu_forward(ctx, &gn[l], &act[l], err));
+        ES_CHECK(nn_groupnorm_relu_forward(ctx, &conv[l], nn_params_tensor(ps, net->gn_g[l]),
+                                         nn_params_tensor(ps, net->gn_b[l]), net->groups, 1e-5f, &act[l], err));
         in = &act[l];
     }
     nn_tensor *logits = &conv[SMALL_NET_LAYERS];
@@ -120,9 +119,8 @@ static int small_net_step(small_net *net, nn_ctx *ctx, const float *x_host, cons
     ES_CHECK(nn_conv2d_backward(ctx, in, nn_params_tensor(ps, net->conv_w[SMALL_NET_LAYERS]),
                               nn_params_tensor(ps, net->conv_b[SMALL_NET_LAYERS]), logits, &o1, err));
     for (int l = SMALL_NET_LAYERS - 1; l >= 0; l--) {
-        ES_CHECK(nn_relu_backward(ctx, &gn[l], &act[l], err));
-        ES_CHECK(nn_groupnorm_backward(ctx, &conv[l], nn_params_tensor(ps, net->gn_g[l]),
-                                     nn_params_tensor(ps, net->gn_b[l]), net->groups, 1e-5f, &gn[l], err));
+        ES_CHECK(nn_groupnorm_relu_backward(ctx, &conv[l], nn_params_tensor(ps, net->gn_g[l]),
+                                          nn_params_tensor(ps, net->gn_b[l]), net->groups, 1e-5f, &act[l], err));
         const nn_tensor *prev = l == 0 ? &x : &act[l - 1];
         ES_CHECK(nn_conv2d_backward(ctx, prev, nn_params_tensor(ps, net->conv_w[l]),
                                   nn_params_tensor(ps, net->conv_b[l]), &conv[l], &o3, err));

@@ -331,6 +331,15 @@ int nn_groupnorm_forward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *gamma
 int nn_groupnorm_backward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *gamma,
                           const nn_tensor *beta, int groups, float eps, const nn_tensor *y,
                           es_error *err);
+/* y = relu(groupnorm(x)) in one pass, without the normalised tensor in between (its memory
+ * and two elementwise passes are most of a small conv net's non-convolution time).
+ * Backward masks y->grad by y > 0 (the same as relu's) inside the GroupNorm backward. */
+int nn_groupnorm_relu_forward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *gamma,
+                              const nn_tensor *beta, int groups, float eps, nn_tensor *y,
+                              es_error *err);
+int nn_groupnorm_relu_backward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *gamma,
+                               const nn_tensor *beta, int groups, float eps, const nn_tensor *y,
+                               es_error *err);
 
 /* LayerNorm over the last dim: x, y (..., D); gamma, beta (D) or NULL. */
 int nn_layernorm_forward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *gamma,

@@ -97,24 +97,36 @@ static void row_stats(const float *x, int64_t d, float eps, float *mean_out, flo
     *rstd_out = (float)(1.0 / sqrt(s2 / (double)d + eps));
 }
 
-/* sum(dy) and sum(dy * (x - mean) * rstd) over n floats, the same lane scheme */
-static void dot_stats(const float *x, const float *dy, int64_t n, float mean, float rstd,
-                      double *sdy, double *sdyx) {
+/* sum(dy) and sum(dy * (x - mean) * rstd) over n floats, the same lane scheme; with a
+ * mask, dy counts only where mask > 0 (a ReLU after the norm) */
+static void dot_stats(const float *x, const float *dy, const float *mask, int64_t n, float mean,
+                      float rstd, double *sdy, double *sdyx) {
     float a[16] = {0}, b[16] = {0};
     int64_t j = 0;
-    for (; j + 16 <= n; j += 16)
-        for (int l = 0; l < 16; l++) {
-            a[l] += dy[j + l];
-            b[l] += dy[j + l] * ((x[j + l] - mean) * rstd);
-        }
+    if (mask) { /* two loops, so that each vectorises */
+        for (; j + 16 <= n; j += 16)
+            for (int l = 0; l < 16; l++) {
+                float dv = dy[j + l], mv = mask[j + l]; /* both loaded: the select vectorises */
+                float d = mv > 0.0f ? dv : 0.0f;
+                a[l] += d;
+                b[l] += d * ((x[j + l] - mean) * rstd);
+            }
+    } else {
+        for (; j + 16 <= n; j += 16)
+            for (int l = 0; l < 16; l++) {
+                a[l] += dy[j + l];
+                b[l] += dy[j + l] * ((x[j + l] - mean) * rstd);
+            }
+    }
     double sa = 0, sb = 0;
     for (int l = 0; l < 16; l++) {
         sa += a[l];
         sb += b[l];
     }
     for (; j < n; j++) {
-        sa += dy[j];
-        sb += dy[j] * ((x[j] - mean) * rstd);
+        float d = !mask || mask[j] > 0.0f ? dy[j] : 0.0f;
+        sa += d;
+        sb += d * ((x[j] - mean) * rstd);
     }
     *sdy = sa;
     *sdyx = sb;
@@ -141,6 +153,8 @@ typedef struct gn_job {
     int groups, cg;
     int64_t inner;
     float eps;
+    const float *relu_out; /* backward of groupnorm + relu: its output, masking dy */
+    int relu;              /* forward: clamp at 0 */
 } gn_job;
 
 static void gn_fwd_row(void *ud, size_t r, int thread) {
@@ -158,7 +172,13 @@ static void gn_fwd_row(void *ud, size_t r, int thread) {
         float b = (j->beta ? j->beta[ch] : 0.0f) - mean * a;
         const float *restrict pi = in + cc * j->inner;
         float *restrict po = out + cc * j->inner;
-        for (int64_t k = 0; k < j->inner; k++) po[k] = pi[k] * a + b;
+        if (j->relu)
+            for (int64_t k = 0; k < j->inner; k++) {
+                float v = pi[k] * a + b;
+                po[k] = v > 0.0f ? v : 0.0f;
+            }
+        else
+            for (int64_t k = 0; k < j->inner; k++) po[k] = pi[k] * a + b;
     }
 }
 
@@ -170,6 +190,7 @@ static void gn_bwd_row(void *ud, size_t r, int thread) {
     int cg = j->cg;
     int64_t inner = j->inner, d = cg * inner;
     const float *in = j->x + (int64_t)r * d, *dy = j->dy + (int64_t)r * d;
+    const float *mask = j->relu_out ? j->relu_out + (int64_t)r * d : NULL;
     float mean, rstd;
     row_stats(in, d, j->eps, &mean, &rstd);
     int g = (int)(r % (size_t)j->groups);
@@ -177,7 +198,8 @@ static void gn_bwd_row(void *ud, size_t r, int thread) {
     for (int cc = 0; cc < cg; cc++) {
         float ga = j->gamma ? j->gamma[g * cg + cc] : 1.0f;
         double sdy, sdyx;
-        dot_stats(in + cc * inner, dy + cc * inner, inner, mean, rstd, &sdy, &sdyx);
+        dot_stats(in + cc * inner, dy + cc * inner, mask ? mask + cc * inner : NULL, inner, mean, rstd,
+                  &sdy, &sdyx);
         s1 += ga * sdy;
         s2 += ga * sdyx;
         if (j->pg) {
@@ -191,20 +213,33 @@ static void gn_bwd_row(void *ud, size_t r, int thread) {
         float ga = j->gamma ? j->gamma[g * cg + cc] : 1.0f;
         const float *restrict pi = in + cc * inner, *restrict pdy = dy + cc * inner;
         float *restrict pdx = j->dx + (int64_t)r * d + cc * inner;
-        for (int64_t k = 0; k < inner; k++) {
-            float xh = (pi[k] - mean) * rstd;
-            pdx[k] += rstd * (pdy[k] * ga - m1 - xh * m2);
+        if (mask) {
+            const float *restrict pm = mask + cc * inner;
+            for (int64_t k = 0; k < inner; k++) {
+                float dv = pdy[k], mv = pm[k];
+                float xh = (pi[k] - mean) * rstd, dyk = mv > 0.0f ? dv : 0.0f;
+                pdx[k] += rstd * (dyk * ga - m1 - xh * m2);
+            }
+        } else {
+            for (int64_t k = 0; k < inner; k++) {
+                float xh = (pi[k] - mean) * rstd;
+                pdx[k] += rstd * (pdy[k] * ga - m1 - xh * m2);
+            }
         }
     }
 }
 
-int nn_groupnorm_forward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *gamma,
-                         const nn_tensor *beta, int groups, float eps, nn_tensor *y,
-                         es_error *err) {
+static int gn_forward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *gamma, const nn_tensor *beta,
+                      int groups, float eps, nn_tensor *y, int relu, es_error *err) {
     ES_CHECK(gn_check(ctx, x, gamma, beta, groups, y, err));
-    NN_CUDA_DISPATCH(ctx, nn_cuda_groupnorm_forward(ctx, x, gamma, beta, groups, eps, y, err));
+#ifdef ENTSEG_NN_CUDA
+    if (NN_ON_CUDA(ctx)) {
+        ES_CHECK(nn_cuda_groupnorm_forward(ctx, x, gamma, beta, groups, eps, y, err));
+        return relu ? nn_relu_forward(ctx, y, y, err) : ES_OK;
+    }
+#endif
     gn_job j = {x->data, gamma ? gamma->data : NULL, beta ? beta->data : NULL, NULL, y->data, NULL, NULL,
-                groups, x->shape[1] / groups, nn_tensor_dims(x, 2, x->ndim), eps};
+                groups, x->shape[1] / groups, nn_tensor_dims(x, 2, x->ndim), eps, NULL, relu};
     size_t rows = (size_t)x->shape[0] * groups;
     if (x->numel < 32768) {
         for (size_t r = 0; r < rows; r++) gn_fwd_row(&j, r, 0);
@@ -214,12 +249,21 @@ int nn_groupnorm_forward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *gamma
     return ES_OK;
 }
 
-int nn_groupnorm_backward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *gamma,
-                          const nn_tensor *beta, int groups, float eps, const nn_tensor *y,
-                          es_error *err) {
-    ES_CHECK(gn_check(ctx, x, gamma, beta, groups, y, err));
-    if (!y->grad) return es_error_set(err, ES_ERR_INVALID, "groupnorm backward: y has no grad");
-    NN_CUDA_DISPATCH(ctx, nn_cuda_groupnorm_backward(ctx, x, gamma, beta, groups, eps, y, err));
+int nn_groupnorm_forward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *gamma,
+                         const nn_tensor *beta, int groups, float eps, nn_tensor *y,
+                         es_error *err) {
+    return gn_forward(ctx, x, gamma, beta, groups, eps, y, 0, err);
+}
+
+int nn_groupnorm_relu_forward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *gamma,
+                              const nn_tensor *beta, int groups, float eps, nn_tensor *y,
+                              es_error *err) {
+    return gn_forward(ctx, x, gamma, beta, groups, eps, y, 1, err);
+}
+
+/* relu_out: the forward's output when it was groupnorm + relu (masks y->grad), else NULL */
+static int gn_backward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *gamma, const nn_tensor *beta,
+                       int groups, float eps, const nn_tensor *y, const float *relu_out, es_error *err) {
     int n = x->shape[0], cg = x->shape[1] / groups;
     int rows = n * groups;
     float *pg = NULL;
@@ -228,7 +272,7 @@ int nn_groupnorm_backward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *gamm
         if (!pg) return ES_ERR_NOMEM;
     }
     gn_job j = {x->data, gamma ? gamma->data : NULL, NULL, y->grad, NULL, x->grad, pg,
-                groups, cg, nn_tensor_dims(x, 2, x->ndim), eps};
+                groups, cg, nn_tensor_dims(x, 2, x->ndim), eps, relu_out, 0};
     if (x->numel < 32768) {
         for (int r = 0; r < rows; r++) gn_bwd_row(&j, (size_t)r, 0);
     } else {
@@ -246,6 +290,32 @@ int nn_groupnorm_backward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *gamm
         }
     }
     return ES_OK;
+}
+
+int nn_groupnorm_backward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *gamma,
+                          const nn_tensor *beta, int groups, float eps, const nn_tensor *y,
+                          es_error *err) {
+    ES_CHECK(gn_check(ctx, x, gamma, beta, groups, y, err));
+    if (!y->grad) return es_error_set(err, ES_ERR_INVALID, "groupnorm backward: y has no grad");
+    NN_CUDA_DISPATCH(ctx, nn_cuda_groupnorm_backward(ctx, x, gamma, beta, groups, eps, y, err));
+    return gn_backward(ctx, x, gamma, beta, groups, eps, y, NULL, err);
+}
+
+int nn_groupnorm_relu_backward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *gamma,
+                               const nn_tensor *beta, int groups, float eps, const nn_tensor *y,
+                               es_error *err) {
+    ES_CHECK(gn_check(ctx, x, gamma, beta, groups, y, err));
+    if (!y->grad) return es_error_set(err, ES_ERR_INVALID, "groupnorm_relu backward: y has no grad");
+    if (NN_ON_CUDA(ctx)) {
+        /* composed from the CUDA ops: masked gradient into a workspace, then GroupNorm's */
+        nn_tensor pre = *y;
+        pre.grad = nn_scratch(ctx, 1, (size_t)y->numel * sizeof(float), err);
+        if (!pre.grad) return ES_ERR_NOMEM;
+        ES_CHECK(nn_zero_grad(ctx, &pre, err));
+        ES_CHECK(nn_relu_backward(ctx, &pre, y, err));
+        return nn_groupnorm_backward(ctx, x, gamma, beta, groups, eps, &pre, err);
+    }
+    return gn_backward(ctx, x, gamma, beta, groups, eps, y, y->data, err);
 }
 
 /* ---- layer norm ---- */
