@@ -190,19 +190,32 @@ static int cmd_fit(const args *a) {
     nn_ctx *ctx = NULL;
     if (make_ctx(a, &ctx, &err)) return fail(&err);
     knet_model m;
-    knet_loader loader;
+    knet_loader *loader = NULL;
     nn_optim *opt = NULL;
     nn_arena *arena = NULL;
-    float *host = NULL;
     int rc = knet_model_create(&m, &cfg, ctx, (uint64_t)cfg.seed, &err);
+    if (!rc && cfg.backbone_weights[0]) {
+        int n_loaded = 0;
+        rc = knet_model_load_backbone(&m, ctx, cfg.backbone_weights, &n_loaded, &err);
+        if (!rc) fprintf(stderr, "entseg-train: backbone: %d tensors from %s\n", n_loaded, cfg.backbone_weights);
+        if (rc) knet_model_free(&m);
+    } else if (!rc && knet_is_full(&cfg)) {
+        fprintf(stderr, "entseg-train: note: backbone_weights is empty: the ResNet-50 starts from random weights "
+                        "(set backbone_weights=r50.safetensors, see docs/knet.md)\n");
+    }
     if (rc) {
         nn_ctx_free(ctx);
         return fail(&err);
     }
     fprintf(stderr, "entseg-train: knet %s: %d parameter tensors, %lld weights; reading %s\n", cfg.preset,
             nn_params_count(m.ps), (long long)nn_params_numel(m.ps), a->train);
-    rc = knet_loader_open(&loader, a->train, cfg.image_size, 4, cfg.loader_threads, 0,
-                          (uint64_t)cfg.seed, &err);
+    rc = knet_loader_open(&loader, a->train, &cfg, 0, &err);
+    if (!rc && knet_loader_cache_bytes(loader))
+        fprintf(stderr, "entseg-train: %zu images cached (%.1f MB)\n", knet_loader_images(loader),
+                knet_loader_cache_bytes(loader) / 1048576.0);
+    else if (!rc)
+        fprintf(stderr, "entseg-train: %zu images, streamed on %d loader threads\n", knet_loader_images(loader),
+                cfg.loader_threads);
     if (rc) {
         knet_model_free(&m);
         nn_ctx_free(ctx);
@@ -226,8 +239,6 @@ static int cmd_fit(const args *a) {
         }
     }
     if (!rc) rc = nn_arena_create(&arena, ctx, 256u << 20, &err);
-    host = malloc((size_t)cfg.batch * 3 * cfg.image_size * cfg.image_size * sizeof *host);
-    if (!rc && !host) rc = es_error_set(&err, ES_ERR_NOMEM, "out of memory");
     nn_sched sched;
     memset(&sched, 0, sizeof sched);
     sched.kind = NN_SCHED_STEP;
@@ -250,16 +261,17 @@ static int cmd_fit(const args *a) {
             fprintf(stderr, "entseg-train: --max-minutes %.3g reached at iteration %d\n", a->max_minutes, iter);
             break;
         }
-        knet_targets tg;
-        rc = knet_loader_next(&loader, cfg.batch, host, &tg, &err);
+        const knet_batch *bt;
+        rc = knet_loader_next(loader, &bt, &err);
         if (rc) break;
         tp_reset(&t, 1);
-        nn_tensor x = tp_new(&t, 0, 4, NN_SHAPE(cfg.batch, 3, cfg.image_size, cfg.image_size));
-        if (!t.rc) t.rc = nn_tensor_upload(ctx, &x, host, &t.err);
+        /* (B, 3, H, W): H and W change from batch to batch (multi-scale, aspect ratio) */
+        nn_tensor x = tp_new(&t, 0, 4, NN_SHAPE(bt->batch, 3, bt->h, bt->w));
+        if (!t.rc) t.rc = nn_tensor_upload(ctx, &x, bt->images, &t.err);
         knet_outputs out;
         knet_forward(&m, &t, &x, &out);
         knet_losses L;
-        rc = knet_loss(&m, &t, &out, &tg, &L, &err);
+        rc = knet_loss(&m, &t, &out, &bt->tg, &L, &err);
         if (!rc) rc = nn_params_zero_grad(m.ps, ctx, &err);
         if (!rc) rc = tp_backward(&t, &err);
         float gnorm = 0;
@@ -299,9 +311,8 @@ static int cmd_fit(const args *a) {
     if (vlogf) fclose(vlogf);
     tp_free(&t);
     nn_arena_free(arena);
-    free(host);
     nn_optim_free(opt);
-    knet_loader_free(&loader);
+    knet_loader_free(loader);
     knet_model_free(&m);
     nn_ctx_free(ctx);
     return rc ? fail(&err) : 0;

@@ -1,8 +1,10 @@
 /* knet.h: the K-Net entity baseline (class-agnostic: one "entity" class).
  *
  * Pipeline (docs/knet.md lists every deviation from ZwwWayne/K-Net):
- *   image (B, 3, S, S) -> ResNet with GroupNorm (stride 4..32) -> FPN -> semantic-FPN neck
- *   merged at stride 4 (coordinates on the top level) -> features F (B, C, S/4, S/4)
+ *   tiny: image (B, 3, H, W) -> ResNet with GroupNorm (stride 4..32) -> FPN -> semantic-FPN
+ *   neck merged at stride 4 (coordinates on the top level) -> features F (B, C, H/4, W/4);
+ *   full: ResNet-50 with frozen BN -> FPN -> K-Net's semantic-FPN neck merged at stride 8
+ *   (sine positional encoding on the top level) -> F (B, C, H/8, W/8), masks upsampled x2;
  *   -> N learnable proposal kernels give masks_0 = K0 . F
  *   -> 3 kernel-update stages: group-feature assembling under the binarised previous masks,
  *      adaptive kernel update (gates + LayerNorms), multi-head self-attention + FFN,
@@ -17,10 +19,20 @@
 
 #define KNET_MAX_STAGES 6
 #define KNET_MAX_GT 64
+#define KNET_MAX_SCALES 16
 
 typedef struct knet_config {
     char preset[16];      /* "tiny" | "full" */
-    int image_size;       /* training / inference input side S (square, resized) */
+    int image_size;       /* square alias: image_size=S (JSON, --set) sets scales = {S},
+                             max_size = S and test_scale = S; the pipeline reads only
+                             those (tests use it for hand-made S x S batches) */
+    int scales[KNET_MAX_SCALES]; /* training short sides, one drawn per image; 0-terminated */
+    int max_size;         /* longest resized side (mmdet Resize keep_ratio) */
+    int pad_divisor;      /* batch H, W are padded to multiples of this (a multiple of 4) */
+    int test_scale;       /* inference / validation short side */
+    float flip;           /* probability of a horizontal flip per training image */
+    int cache_mb;         /* keep every image resized in memory when the store fits in this
+                             many MB and scales has one value; 0 = always stream */
     int num_kernels;      /* N */
     int channels;         /* C: neck and kernel width */
     int stem;             /* stem width */
@@ -38,13 +50,19 @@ typedef struct knet_config {
     float mask_thr;
     int seed;
     int loader_threads;
+    /* full preset: a torchvision resnet50 state dict as safetensors (keys conv1.weight,
+     * layer1.0.bn1.running_mean, ...), loaded into backbone.* by `fit`; "" = random init */
+    char backbone_weights[512];
 } knet_config;
 
 /* The tiny preset's defaults. */
 knet_config knet_config_tiny(void);
-/* The full preset (ResNet-50 widths, 100 kernels); the model code builds the same
- * GroupNorm ResNet family, see docs/knet.md. */
+/* The full preset: ResNet-50 with frozen BN (stem + layer1 frozen), FPN, K-Net's
+ * semantic-FPN neck at stride 8, 100 kernels, 256 channels (docs/knet.md). The ResNet's
+ * stem and layer widths come from `stem` and `widths` (torchvision: 64; 256..2048). */
 knet_config knet_config_full(void);
+/* 1 when c selects the full architecture (preset "full"), 0 for the tiny one. */
+int knet_is_full(const knet_config *c);
 /* The defaults of the preset called `name` ("tiny" or "full") into *out; ES_ERR_INVALID
  * (and *out untouched) for any other name. */
 int knet_config_preset(const char *name, knet_config *out, es_error *err);
@@ -63,6 +81,13 @@ typedef struct knet_model {
 
 int knet_model_create(knet_model *m, const knet_config *cfg, nn_ctx *ctx, uint64_t seed,
                       es_error *err);
+/* Loads cfg.backbone_weights (a converted torchvision resnet50, safetensors) into the full
+ * model's backbone.* parameters (fc.* and num_batches_tracked are skipped). ES_ERR_IO when
+ * the file cannot be read, ES_ERR_FORMAT / ES_ERR_INVALID when it is not safetensors or a
+ * tensor's shape does not match; ES_ERR_INVALID when it fills no backbone parameter.
+ * *n_loaded (may be NULL) gets the number of parameters filled. */
+int knet_model_load_backbone(knet_model *m, nn_ctx *ctx, const char *path, int *n_loaded,
+                             es_error *err);
 void knet_model_free(knet_model *m);
 
 typedef struct knet_outputs {
@@ -71,8 +96,16 @@ typedef struct knet_outputs {
     nn_tensor cls[KNET_MAX_STAGES + 1];   /* (B, N, 1) objectness logits; [0] unused */
 } knet_outputs;
 
-/* images (B, 3, S, S) on the ctx's device. Errors land in the tape. */
+/* images (B, 3, H, W) on the ctx's device (tiny: any size divisible by 32; full: H and W
+ * multiples of 32, read from the tensor). Outputs at stride 4: hm = H/4, wm = W/4.
+ * Errors land in the tape. */
 void knet_forward(knet_model *m, tp_tape *t, const nn_tensor *images, knet_outputs *out);
+
+/* The feature maps the kernels read (knet_forward's first part). full: *loc (B, C, H/8, W/8),
+ * the loc_convs output that makes the proposal masks, and *feat = loc + seg (the stages'
+ * input); tiny: both are F (B, C, H/4, W/4). Errors land in the tape. */
+void knet_features(knet_model *m, tp_tape *t, const nn_tensor *images, nn_tensor *loc,
+                   nn_tensor *feat);
 
 /* Ground truth of a batch at mask resolution (hm x wm), host memory. */
 typedef struct knet_targets {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { F_INT, F_FLOAT, F_STR, F_INT4 } field_type;
+typedef enum { F_INT, F_FLOAT, F_STR, F_INT4, F_PATH, F_INTS } field_type;
 
 typedef struct field {
     const char *name;
@@ -21,11 +21,14 @@ typedef struct field {
 static const field fields[] = {
     {"preset", F_STR, offsetof(knet_config, preset)},
     FI(image_size), FI(num_kernels), FI(channels), FI(stem),
+    {"scales", F_INTS, offsetof(knet_config, scales)}, FI(max_size), FI(pad_divisor),
+    FI(test_scale), FF(flip), FI(cache_mb),
     {"widths", F_INT4, offsetof(knet_config, widths)},
     FI(gn_groups), FI(heads), FI(ffn_channels), FI(stages), FI(batch),
     FF(lr), FF(weight_decay), FF(clip), FF(backbone_lr_mult), FF(warmup_ratio),
     FI(warmup_iters), FI(iters), FI(steps0), FI(steps1), FI(val_every), FI(ckpt_every),
     FI(log_every), FI(topk), FF(mask_thr), FI(seed), FI(loader_threads),
+    {"backbone_weights", F_PATH, offsetof(knet_config, backbone_weights)},
 };
 #define N_FIELDS (sizeof fields / sizeof fields[0])
 
@@ -34,6 +37,12 @@ knet_config knet_config_tiny(void) {
     memset(&c, 0, sizeof c);
     snprintf(c.preset, sizeof c.preset, "tiny");
     c.image_size = 128;
+    c.scales[0] = 128;
+    c.max_size = 128;
+    c.pad_divisor = 32;
+    c.test_scale = 128;
+    c.flip = 0.5f;
+    c.cache_mb = 1024;
     c.num_kernels = 16;
     c.channels = 64;
     c.stem = 24;
@@ -64,6 +73,10 @@ knet_config knet_config_full(void) {
     knet_config c = knet_config_tiny();
     snprintf(c.preset, sizeof c.preset, "full");
     c.image_size = 800;
+    /* K-Net's multi-scale COCO training: short side 480..800 in steps of 32, long <= 1333 */
+    for (int i = 0; i < 11; i++) c.scales[i] = 480 + 32 * i;
+    c.max_size = 1333;
+    c.test_scale = 800;
     c.num_kernels = 100;
     c.channels = 256;
     c.stem = 64;
@@ -113,6 +126,25 @@ static int set_from_text(knet_config *c, const field *f, const char *v, es_error
         if (end == v || *end || x < 0 || x > 100000000)
             return es_error_set(err, ES_ERR_INVALID, "config: %s: not a non-negative integer: '%s'", f->name, v);
         *(int *)p = (int)x;
+        if (f->offset == offsetof(knet_config, image_size)) { /* the square alias */
+            memset(c->scales, 0, sizeof c->scales);
+            c->scales[0] = c->max_size = c->test_scale = (int)x;
+        }
+        return ES_OK;
+    }
+    case F_INTS: {
+        int v2[KNET_MAX_SCALES] = {0}, k = 0;
+        for (const char *q = v; k < KNET_MAX_SCALES; k++) {
+            long x = strtol(q, &end, 10);
+            if (end == q || x < 1 || x > 100000) break;
+            v2[k] = (int)x;
+            if (*end != ',') break;
+            q = end + 1;
+        }
+        if (k == KNET_MAX_SCALES || end == v || *end || !v2[k])
+            return es_error_set(err, ES_ERR_INVALID, "config: %s: want 1 to %d positive integers a,b,..., got '%s'",
+                                f->name, KNET_MAX_SCALES, v);
+        memcpy(p, v2, sizeof v2);
         return ES_OK;
     }
     case F_FLOAT: {
@@ -122,6 +154,12 @@ static int set_from_text(knet_config *c, const field *f, const char *v, es_error
         *(float *)p = (float)x;
         return ES_OK;
     }
+    case F_PATH:
+        if (strlen(v) >= sizeof c->backbone_weights)
+            return es_error_set(err, ES_ERR_INVALID, "config: %s: path longer than %zu bytes", f->name,
+                                sizeof c->backbone_weights - 1);
+        snprintf((char *)p, sizeof c->backbone_weights, "%s", v);
+        return ES_OK;
     case F_INT4: {
         int w[4];
         if (sscanf(v, "%d,%d,%d,%d", &w[0], &w[1], &w[2], &w[3]) != 4)
@@ -136,6 +174,16 @@ static int set_from_text(knet_config *c, const field *f, const char *v, es_error
 static int validate(const knet_config *c, es_error *err) {
     if (c->image_size < 32 || c->image_size % 32)
         return es_error_set(err, ES_ERR_INVALID, "config: image_size must be a multiple of 32 (got %d)", c->image_size);
+    if (c->scales[0] < 8 || c->max_size < 8 || c->test_scale < 8)
+        return es_error_set(err, ES_ERR_INVALID, "config: scales, max_size and test_scale must be >= 8");
+    if (c->pad_divisor < 4 || c->pad_divisor % 4)
+        return es_error_set(err, ES_ERR_INVALID, "config: pad_divisor must be a multiple of 4 (got %d; 32 matches the backbone)",
+                            c->pad_divisor);
+    if (knet_is_full(c) && c->pad_divisor % 32)
+        return es_error_set(err, ES_ERR_INVALID, "config: the full preset's ResNet-50 needs pad_divisor a multiple of 32 (got %d)",
+                            c->pad_divisor);
+    if (!(c->flip >= 0 && c->flip <= 1))
+        return es_error_set(err, ES_ERR_INVALID, "config: flip is a probability, 0..1 (got %g)", c->flip);
     if (c->num_kernels < 1 || c->channels < 8 || c->stages < 1 || c->stages > KNET_MAX_STAGES)
         return es_error_set(err, ES_ERR_INVALID, "config: num_kernels, channels or stages out of range");
     if (c->heads < 1 || c->channels % c->heads)
@@ -186,16 +234,16 @@ int knet_config_parse_json(knet_config *c, const char *text, es_error *err) {
             rc = es_error_set(err, ES_ERR_INVALID, "config: unknown key '%s'", it->string);
             break;
         }
-        char buf[128];
+        char buf[600]; /* > backbone_weights, so an over-long path is refused, not cut */
         if (cJSON_IsNumber(it))
             snprintf(buf, sizeof buf, f->type == F_FLOAT ? "%.9g" : "%.0f", it->valuedouble);
         else if (cJSON_IsString(it))
             snprintf(buf, sizeof buf, "%s", it->valuestring);
-        else if (cJSON_IsArray(it) && cJSON_GetArraySize(it) == 4)
-            snprintf(buf, sizeof buf, "%d,%d,%d,%d", cJSON_GetArrayItem(it, 0)->valueint,
-                     cJSON_GetArrayItem(it, 1)->valueint, cJSON_GetArrayItem(it, 2)->valueint,
-                     cJSON_GetArrayItem(it, 3)->valueint);
-        else {
+        else if (cJSON_IsArray(it) && cJSON_GetArraySize(it) >= 1 && cJSON_GetArraySize(it) <= KNET_MAX_SCALES) {
+            size_t len = 0; /* "a,b,c,...": the field's text parser checks the count */
+            for (cJSON *e = it->child; e; e = e->next)
+                len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%d", len ? "," : "", e->valueint);
+        } else {
             rc = es_error_set(err, ES_ERR_INVALID, "config: %s: unsupported value", it->string);
             break;
         }
@@ -228,11 +276,19 @@ char *knet_config_to_json(const knet_config *c) {
     cJSON *o = cJSON_CreateObject();
     for (size_t i = 0; i < N_FIELDS; i++) {
         const void *p = (const char *)c + fields[i].offset;
+        if (fields[i].offset == offsetof(knet_config, image_size)) continue; /* alias: scales.. hold it */
         switch (fields[i].type) {
-        case F_STR: cJSON_AddStringToObject(o, fields[i].name, (const char *)p); break;
+        case F_STR:
+        case F_PATH: cJSON_AddStringToObject(o, fields[i].name, (const char *)p); break;
         case F_INT: cJSON_AddNumberToObject(o, fields[i].name, *(const int *)p); break;
         case F_FLOAT: cJSON_AddNumberToObject(o, fields[i].name, *(const float *)p); break;
         case F_INT4: cJSON_AddItemToObject(o, fields[i].name, cJSON_CreateIntArray((const int *)p, 4)); break;
+        case F_INTS: {
+            int k = 0;
+            while (k < KNET_MAX_SCALES && ((const int *)p)[k]) k++;
+            cJSON_AddItemToObject(o, fields[i].name, cJSON_CreateIntArray((const int *)p, k));
+            break;
+        }
         }
     }
     char *s = cJSON_PrintUnformatted(o);

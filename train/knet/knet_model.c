@@ -1,5 +1,15 @@
-/* knet_model.c: K-Net parameters (names after the reference where they map) and forward. */
+/* knet_model.c: K-Net parameters (names after the reference where they map) and forward.
+ * Two architectures, chosen by cfg.preset (docs/knet.md):
+ *   tiny: GroupNorm BasicBlock ResNet -> FPN (bilinear) -> one-branch semantic FPN merged at
+ *         stride 4 (coordinates on the top level); 3 mask fcs per stage.
+ *   full: ResNet-50 with frozen BN (knet_resnet50.c) -> mmdet FPN (1x1 laterals, nearest
+ *         top-down, 3x3 outputs) -> K-Net SemanticFPNWrapper merged at stride 8 (sine
+ *         positional encoding on the top level; conv_pred + 1 aux conv) -> loc_convs /
+ *         seg_convs; proposal kernels carry their object features (proposal_feats_with_obj),
+ *         each stage has its feat_transform and 1 mask fc; masks are predicted at stride 8
+ *         and upsampled x2 (bilinear) to the stride-4 outputs. */
 #include "knet/knet.h"
+#include "knet/knet_resnet50.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -48,6 +58,13 @@ static void add_conv(declarer *d, int group, const char *name, int cin, int cout
     if (bias) add(d, group, NN_INIT_ZEROS, 0, 0, 1, NN_SHAPE(cout), "%s.bias", name);
 }
 
+/* A conv with its own weight init (a, b as nn_params_init) and a zero bias. */
+static void add_conv_init(declarer *d, const char *name, nn_init_kind kind, float a, float b,
+                          int cin, int cout, int k, int bias) {
+    add(d, GROUP_HEAD, kind, a, b, 4, NN_SHAPE(cout, cin, k, k), "%s.weight", name);
+    if (bias) add(d, GROUP_HEAD, NN_INIT_ZEROS, 0, 0, 1, NN_SHAPE(cout), "%s.bias", name);
+}
+
 static void add_norm(declarer *d, int group, const char *name, int c) {
     add(d, group, NN_INIT_ONES, 0, 0, 1, NN_SHAPE(c), "%s.weight", name);
     add(d, group, NN_INIT_ZEROS, 0, 0, 1, NN_SHAPE(c), "%s.bias", name);
@@ -58,7 +75,57 @@ static void add_linear(declarer *d, const char *name, int in, int out, int bias)
     if (bias) add(d, GROUP_HEAD, NN_INIT_ZEROS, 0, 0, 1, NN_SHAPE(out), "%s.bias", name);
 }
 
-static void declare(declarer *d, const knet_config *c) {
+int knet_is_full(const knet_config *c) { return !strcmp(c->preset, "full"); }
+
+static knet_r50_dims r50_dims(const knet_config *c) {
+    knet_r50_dims r = {.stem = c->stem, .frozen_stages = 1};
+    memcpy(r.widths, c->widths, sizeof r.widths);
+    return r;
+}
+
+/* Full preset: K-Net's SemanticFPNWrapper with start_level 0, end_level 3, upsample_times 2
+ * (merge at stride 8). Level 0 has (end - up) stride-2 convs; level i > 0 has i convs, the
+ * first (up - (end - i)) of them followed by a x2 bilinear upsampling. */
+enum { SEM_END = 3, SEM_UP = 2 };
+
+static int sem_convs(int level) { return level == 0 ? (SEM_UP == SEM_END ? 1 : SEM_END - SEM_UP) : level; }
+static int sem_upsample_after(int level, int j) { return level > 0 && j < SEM_UP - (SEM_END - level); }
+
+static void declare_full_neck(declarer *d, const knet_config *c) {
+    char n[128];
+    int C = c->channels;
+    knet_r50_dims r = r50_dims(c);
+    if (!d->rc) d->rc = knet_r50_declare(d->ps, &r, GROUP_BACKBONE, d->err);
+    /* mmdet FPN: Xavier uniform convs with bias, no norm, no activation */
+    for (int l = 0; l < 4; l++) {
+        snprintf(n, sizeof n, "neck.lateral_convs.%d.conv", l);
+        add_conv_init(d, n, NN_INIT_XAVIER_UNIFORM, 0, 0, c->widths[l], C, 1, 1);
+    }
+    for (int l = 0; l < 4; l++) {
+        snprintf(n, sizeof n, "neck.fpn_convs.%d.conv", l);
+        add_conv_init(d, n, NN_INIT_XAVIER_UNIFORM, 0, 0, C, C, 3, 1);
+    }
+    /* SemanticFPNWrapper and the ConvKernelHead's loc/seg convs: ConvModule conv (no bias,
+     * normal std 0.01) + GN + ReLU */
+    for (int l = 0; l < 4; l++)
+        for (int j = 0; j < sem_convs(l); j++) {
+            snprintf(n, sizeof n, "rpn.localization_fpn.convs_all_levels.%d.conv%d.conv", l, j);
+            add_conv_init(d, n, NN_INIT_NORMAL, 0, 0.01f, C, C, 3, 0);
+            snprintf(n, sizeof n, "rpn.localization_fpn.convs_all_levels.%d.conv%d.gn", l, j);
+            add_norm(d, GROUP_HEAD, n, C);
+        }
+    static const char *const outs[4] = {"rpn.localization_fpn.conv_pred", "rpn.localization_fpn.aux_convs.0",
+                                        "rpn.loc_convs.0", "rpn.seg_convs.0"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(n, sizeof n, "%s.conv", outs[i]);
+        add_conv_init(d, n, NN_INIT_NORMAL, 0, 0.01f, C, C, 1, 0);
+        snprintf(n, sizeof n, "%s.gn", outs[i]);
+        add_norm(d, GROUP_HEAD, n, C);
+    }
+}
+
+/* Tiny preset: GN BasicBlock backbone, FPN, one-branch semantic FPN, proposal kernels. */
+static void declare_tiny_neck(declarer *d, const knet_config *c) {
     char n[128];
     int C = c->channels;
     add_conv(d, GROUP_BACKBONE, "backbone.conv1", 3, c->stem, 3, 0);
@@ -93,8 +160,22 @@ static void declare(declarer *d, const knet_config *c) {
     add_norm(d, GROUP_HEAD, "neck.gn_out", C);
     /* proposal kernels (K-Net init_kernels: normal std 0.01) */
     add(d, GROUP_HEAD, NN_INIT_NORMAL, 0, 0.01f, 2, NN_SHAPE(c->num_kernels, C), "rpn.init_kernels.weight");
+}
+
+static void declare(declarer *d, const knet_config *c) {
+    char n[128];
+    int C = c->channels, full = knet_is_full(c);
+    if (full) {
+        declare_full_neck(d, c);
+        /* ConvKernelHead init_kernels: normal std kernel_init_std = 1 (knet_s3_r50_fpn) */
+        add(d, GROUP_HEAD, NN_INIT_NORMAL, 0, 1.0f, 2, NN_SHAPE(c->num_kernels, C), "rpn.init_kernels.weight");
+    } else {
+        declare_tiny_neck(d, c);
+    }
     for (int s = 0; s < c->stages; s++) {
 #define P(x) (snprintf(n, sizeof n, "head.%d." x, s), n)
+        /* full: KernelUpdateHead feat_transform (1x1 conv with bias, Xavier uniform) */
+        if (full) add_conv_init(d, P("feat_transform.conv"), NN_INIT_XAVIER_UNIFORM, 0, 0, C, C, 1, 1);
         add_linear(d, P("kernel_update.dynamic_layer"), C, 2 * C, 1);
         add_linear(d, P("kernel_update.input_layer"), C, 2 * C, 1);
         add_linear(d, P("kernel_update.input_gate"), C, C, 1);
@@ -118,7 +199,7 @@ static void declare(declarer *d, const knet_config *c) {
         /* objectness bias: prior probability 0.01 (mmcv bias_init_with_prob) */
         add(d, GROUP_HEAD, NN_INIT_XAVIER_UNIFORM, 0, 0, 2, NN_SHAPE(1, C), "head.%d.fc_cls.weight", s);
         add(d, GROUP_HEAD, NN_INIT_CONSTANT, -4.59512f, 0, 1, NN_SHAPE(1), "head.%d.fc_cls.bias", s);
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < (full ? 1 : 3); i++) {
             snprintf(n, sizeof n, "head.%d.mask_fcs.%d", s, 2 * i);
             add_linear(d, n, C, C, 0);
             snprintf(n, sizeof n, "head.%d.mask_fcs.%d", s, 2 * i + 1);
@@ -140,12 +221,32 @@ int knet_model_create(knet_model *m, const knet_config *cfg, nn_ctx *ctx, uint64
     if (!rc) rc = nn_params_alloc(m->ps, ctx, err);
     nn_rng rng;
     nn_rng_seed(&rng, seed);
+    if (!rc && knet_is_full(cfg)) rc = knet_r50_init(m->ps, ctx, &rng, err);
     for (int i = 0; i < d.n_inits && !rc; i++)
         rc = nn_params_init(m->ps, ctx, d.inits[i].index, d.inits[i].kind, d.inits[i].a,
                             d.inits[i].b, &rng, err);
     free(d.inits);
     if (rc) knet_model_free(m);
     return rc;
+}
+
+int knet_model_load_backbone(knet_model *m, nn_ctx *ctx, const char *path, int *n_loaded,
+                             es_error *err) {
+    if (n_loaded) *n_loaded = 0;
+    if (!knet_is_full(&m->cfg))
+        return es_error_set(err, ES_ERR_INVALID, "backbone_weights: only the full preset has a ResNet-50 backbone");
+    int want = 0, got = 0;
+    for (int i = 0; i < nn_params_count(m->ps); i++) want += !strncmp(nn_params_name(m->ps, i), "backbone.", 9);
+    int rc = nn_checkpoint_load(path, m->ps, NULL, ctx, "backbone.",
+                                NN_LOAD_ALLOW_MISSING | NN_LOAD_ALLOW_UNEXPECTED, &got, err);
+    if (rc) return es_error_prefix(err, "backbone_weights");
+    if (n_loaded) *n_loaded = got;
+    if (got < want)
+        return es_error_set(err, ES_ERR_INVALID,
+                            "backbone_weights: %s filled %d of the %d backbone parameters (want a torchvision "
+                            "resnet50 state dict converted by scripts/twins/pth_to_safetensors.py)",
+                            path, got, want);
+    return ES_OK;
 }
 
 void knet_model_free(knet_model *m) {
@@ -180,8 +281,8 @@ static const nn_tensor *param(fwd *f, const char *fmt, ...) {
 static nn_tensor conv_gn(fwd *f, const nn_tensor *x, const char *conv, const char *gn, int stride,
                          int pad, int relu) {
     nn_tensor y = tp_conv(f->t, x, param(f, "%s.weight", conv), NULL, stride, pad);
-    y = tp_gn(f->t, &y, param(f, "%s.weight", gn), param(f, "%s.bias", gn), f->m->cfg.gn_groups);
-    return relu ? tp_relu(f->t, &y) : y;
+    const nn_tensor *g = param(f, "%s.weight", gn), *b = param(f, "%s.bias", gn);
+    return relu ? tp_gn_relu(f->t, &y, g, b, f->m->cfg.gn_groups) : tp_gn(f->t, &y, g, b, f->m->cfg.gn_groups);
 }
 
 /* ResNet BasicBlock with GroupNorm and a projection shortcut. */
@@ -285,30 +386,166 @@ static nn_tensor neck(fwd *f, const nn_tensor *images) {
     return conv_gn(f, &sum, "neck.conv_out", "neck.gn_out", 1, 0, 1);
 }
 
+/* ---- full preset ---- */
+
+/* conv with bias: parameters `name`.weight, `name`.bias */
+static nn_tensor conv_b(fwd *f, const nn_tensor *x, const char *name, int stride, int pad) {
+    return tp_conv(f->t, x, param(f, "%s.weight", name), param(f, "%s.bias", name), stride, pad);
+}
+
+/* mmcv ConvModule(conv without bias, GN, ReLU): parameters `name`.conv.weight, `name`.gn.* */
+static nn_tensor conv_module(fwd *f, const nn_tensor *x, const char *name, int stride, int pad) {
+    char a[160], g[160]; /* name: up to 127 chars */
+    snprintf(a, sizeof a, "%s.conv", name);
+    snprintf(g, sizeof g, "%s.gn", name);
+    return conv_gn(f, x, a, g, stride, pad, 1);
+}
+
+/* Nearest x2 upsampling (F.interpolate(mode='nearest') to twice the size), composed of
+ * views and self-concatenations so that backward sums the four copies:
+ * (B, C, H, W) -> (B, C, H, W, 1) ++ itself on dim 4 -> (B, C, H, 1, 2W) ++ itself on
+ * dim 3 -> (B, C, 2H, 2W). */
+static nn_tensor upsample_nearest2(fwd *f, const nn_tensor *x) {
+    int b = x->shape[0], c = x->shape[1], h = x->shape[2], w = x->shape[3];
+    nn_tensor v = tp_view(f->t, x, 5, NN_SHAPE(b, c, h, w, 1));
+    nn_tensor cols = tp_concat2(f->t, &v, &v, 4);
+    v = tp_view(f->t, &cols, 5, NN_SHAPE(b, c, h, 1, 2 * w));
+    nn_tensor rows = tp_concat2(f->t, &v, &v, 3);
+    return tp_view(f->t, &rows, 4, NN_SHAPE(b, c, 2 * h, 2 * w));
+}
+
+/* mmcv SinePositionalEncoding(num_feats = C/2, temperature 10000, normalize, scale 2 pi,
+ * eps 1e-6) of an all-valid (h, w) mask, as (1, C, h, w): channels [0, C/2) encode y,
+ * [C/2, C) encode x; within each half channel k is sin (k even) or cos (k odd) of
+ * embed / 10000^(2 floor(k/2) / (C/2)), embed = (i + 1) / (n + eps) * 2 pi. */
+static nn_tensor sine_encoding(fwd *f, int C, int h, int w) {
+    nn_tensor p = tp_new(f->t, 0, 4, NN_SHAPE(1, C, h, w));
+    if (f->t->rc) return p;
+    float *host = malloc((size_t)p.numel * sizeof *host);
+    if (!host) {
+        f->t->rc = es_error_set(&f->t->err, ES_ERR_NOMEM, "knet: out of memory");
+        return p;
+    }
+    int nf = C / 2;
+    const double two_pi = 6.283185307179586;
+    for (int k = 0; k < nf; k++) {
+        double dim_t = pow(10000.0, 2.0 * (k / 2) / nf);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                double ey = (y + 1) / (h + 1e-6) * two_pi / dim_t, ex = (x + 1) / (w + 1e-6) * two_pi / dim_t;
+                host[((size_t)k * h + y) * w + x] = (float)(k % 2 ? cos(ey) : sin(ey));
+                host[((size_t)(nf + k) * h + y) * w + x] = (float)(k % 2 ? cos(ex) : sin(ex));
+            }
+    }
+    int rc = nn_tensor_upload(f->t->ctx, &p, host, &f->t->err);
+    if (rc && !f->t->rc) f->t->rc = rc;
+    free(host);
+    return p;
+}
+
+/* ResNet-50 -> FPN -> SemanticFPNWrapper (stride 8) -> loc_convs / seg_convs.
+ * *loc (B, C, H/8, W/8) makes the proposal masks; *xf = loc + seg feeds the stages. */
+static void neck_full(fwd *f, const nn_tensor *images, nn_tensor *loc, nn_tensor *xf) {
+    const knet_config *c = &f->m->cfg;
+    knet_r50_dims r = r50_dims(c);
+    nn_tensor feats[4], lat[4], p[4];
+    knet_r50_forward(f->t, f->m->ps, &r, images, feats);
+    char n[128];
+    for (int l = 0; l < 4 && !f->t->rc; l++) {
+        snprintf(n, sizeof n, "neck.lateral_convs.%d.conv", l);
+        lat[l] = conv_b(f, &feats[l], n, 1, 0);
+    }
+    /* top-down: nearest upsampling to the next finer level (exactly x2 for H, W % 32 == 0) */
+    for (int l = 3; l > 0 && !f->t->rc; l--) {
+        nn_tensor up = upsample_nearest2(f, &lat[l]);
+        lat[l - 1] = tp_add(f->t, &lat[l - 1], &up);
+    }
+    for (int l = 0; l < 4 && !f->t->rc; l++) {
+        snprintf(n, sizeof n, "neck.fpn_convs.%d.conv", l);
+        p[l] = conv_b(f, &lat[l], n, 1, 1);
+    }
+    if (f->t->rc) return;
+    nn_tensor sum = p[0];
+    for (int l = 0; l <= SEM_END && !f->t->rc; l++) {
+        nn_tensor y = p[l];
+        if (l == SEM_END) {
+            nn_tensor pos = sine_encoding(f, c->channels, y.shape[2], y.shape[3]);
+            y = tp_add(f->t, &y, &pos);
+        }
+        for (int j = 0; j < sem_convs(l); j++) {
+            snprintf(n, sizeof n, "rpn.localization_fpn.convs_all_levels.%d.conv%d", l, j);
+            y = conv_module(f, &y, n, l == 0 ? 2 : 1, 1);
+            if (sem_upsample_after(l, j)) y = tp_resize(f->t, &y, 2 * y.shape[2], 2 * y.shape[3]);
+        }
+        sum = l == 0 ? y : tp_add(f->t, &sum, &y);
+    }
+    nn_tensor out = conv_module(f, &sum, "rpn.localization_fpn.conv_pred", 1, 0);
+    nn_tensor aux = conv_module(f, &sum, "rpn.localization_fpn.aux_convs.0", 1, 0);
+    *loc = conv_module(f, &out, "rpn.loc_convs.0", 1, 0);
+    nn_tensor seg = conv_module(f, &aux, "rpn.seg_convs.0", 1, 0);
+    *xf = tp_add(f->t, &seg, loc);
+}
+
+/* (B, N, h*w) stride-8 mask logits -> (B, N, 2h*2w), bilinear x2 (mask_upsample_stride 2). */
+static nn_tensor upsample_masks(fwd *f, const nn_tensor *m, int h, int w) {
+    int b = m->shape[0], n = m->shape[1];
+    nn_tensor v = tp_view(f->t, m, 4, NN_SHAPE(b, n, h, w));
+    nn_tensor u = tp_resize(f->t, &v, 2 * h, 2 * w);
+    return tp_view(f->t, &u, 3, NN_SHAPE(b, n, 4 * h * w));
+}
+
+void knet_features(knet_model *m, tp_tape *t, const nn_tensor *images, nn_tensor *loc, nn_tensor *feat) {
+    fwd f = {m, t};
+    if (knet_is_full(&m->cfg)) neck_full(&f, images, loc, feat);
+    else *feat = *loc = neck(&f, images);
+}
+
 void knet_forward(knet_model *m, tp_tape *t, const nn_tensor *images, knet_outputs *out) {
     fwd f = {m, t};
     const knet_config *c = &m->cfg;
+    int full = knet_is_full(c);
     memset(out, 0, sizeof *out);
-    nn_tensor feat = neck(&f, images);
+    /* tiny: feat (B, C, H/4, W/4) for everything; full: loc and xf (B, C, H/8, W/8) */
+    nn_tensor feat, loc;
+    memset(&loc, 0, sizeof loc);
+    memset(&feat, 0, sizeof feat);
+    knet_features(m, t, images, &loc, &feat);
     if (t->rc) return;
     int b = feat.shape[0], C = c->channels, N = c->num_kernels;
-    int hm = feat.shape[2], wm = feat.shape[3], hw = hm * wm;
-    out->batch = b, out->n = N, out->hm = hm, out->wm = wm;
+    int hf = feat.shape[2], wf = feat.shape[3], hw = hf * wf;
+    out->batch = b, out->n = N, out->hm = full ? 2 * hf : hf, out->wm = full ? 2 * wf : wf;
     nn_tensor fv = tp_view(t, &feat, 3, NN_SHAPE(b, C, hw));
+    nn_tensor lv = tp_view(t, &loc, 3, NN_SHAPE(b, C, hw));
     const nn_tensor *k0 = param(&f, "rpn.init_kernels.weight");
     nn_tensor k0v = tp_view(t, k0, 3, NN_SHAPE(1, N, C));
-    out->masks[0] = tp_bmm(t, &k0v, &fv, 0, 0); /* (B, N, HW) */
-    /* the kernels of every image start as the proposal kernels */
-    nn_tensor zeros = tp_new(t, 0, 3, NN_SHAPE(b, N, C));
-    if (t->rc) return;
-    if ((t->rc = nn_fill(t->ctx, &zeros, 0.0f, &t->err))) return;
-    nn_tensor obj = tp_add(t, &zeros, &k0v);
+    /* prev: the previous stage's mask logits at feature resolution (B, N, hw) */
+    nn_tensor prev = tp_bmm(t, &k0v, &lv, 0, 0);
+    out->masks[0] = full ? upsample_masks(&f, &prev, hf, wf) : prev;
+    nn_tensor obj;
+    if (full) {
+        /* proposal_feats_with_obj: kernels + features under their binarised masks */
+        nn_tensor bin = binarise(&f, &prev);
+        nn_tensor of = tp_bmm(t, &bin, &fv, 0, 1); /* (B, N, C) */
+        obj = tp_add(t, &of, &k0v);
+    } else {
+        /* the kernels of every image start as the proposal kernels */
+        nn_tensor zeros = tp_new(t, 0, 3, NN_SHAPE(b, N, C));
+        if (t->rc) return;
+        if ((t->rc = nn_fill(t->ctx, &zeros, 0.0f, &t->err))) return;
+        obj = tp_add(t, &zeros, &k0v);
+    }
     char n[128];
 #define P(x) (snprintf(n, sizeof n, "head.%d." x, s), n)
     for (int s = 0; s < c->stages && !t->rc; s++) {
+        /* full: this stage's feat_transform of the features */
+        nn_tensor xs = fv;
+        if (full) {
+            nn_tensor tf = conv_b(&f, &feat, P("feat_transform.conv"), 1, 0);
+            xs = tp_view(t, &tf, 3, NN_SHAPE(b, C, hw));
+        }
         /* group-feature assembling: sum of features under the binarised previous masks */
-        nn_tensor bin = binarise(&f, &out->masks[s]);
-        nn_tensor xfeat = tp_bmm(t, &bin, &fv, 0, 1); /* (B, N, C) */
+        nn_tensor bin = binarise(&f, &prev);
+        nn_tensor xfeat = tp_bmm(t, &bin, &xs, 0, 1); /* (B, N, C) */
         /* adaptive kernel update */
         nn_tensor dyn = linear(&f, &obj, P("kernel_update.dynamic_layer"), 1);
         nn_tensor inp = linear(&f, &xfeat, P("kernel_update.input_layer"), 1);
@@ -346,9 +583,9 @@ void knet_forward(knet_model *m, tp_tape *t, const nn_tensor *images, knet_outpu
         cf = layernorm(&f, &cf, P("cls_fcs.1"));
         cf = tp_relu(t, &cf);
         out->cls[s + 1] = linear(&f, &cf, P("fc_cls"), 1);
-        /* mask head: three fc + LN + ReLU, then the dynamic 1x1 conv with the features */
+        /* mask head: fc + LN + ReLU (tiny 3x, full 1x), then the dynamic 1x1 conv with the features */
         nn_tensor mf = obj;
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < (full ? 1 : 3); i++) {
             snprintf(n, sizeof n, "head.%d.mask_fcs.%d", s, 2 * i);
             mf = linear(&f, &mf, n, 0);
             snprintf(n, sizeof n, "head.%d.mask_fcs.%d", s, 2 * i + 1);
@@ -356,7 +593,8 @@ void knet_forward(knet_model *m, tp_tape *t, const nn_tensor *images, knet_outpu
             mf = tp_relu(t, &mf);
         }
         mf = linear(&f, &mf, P("fc_mask"), 1);
-        out->masks[s + 1] = tp_bmm(t, &mf, &fv, 0, 0);
+        prev = tp_bmm(t, &mf, &xs, 0, 0);
+        out->masks[s + 1] = full ? upsample_masks(&f, &prev, hf, wf) : prev;
     }
 #undef P
 }

@@ -1,5 +1,6 @@
-/* knet_predict.c: forward without a tape record, top-k, upsampling to the original size,
- * RLE encoding into a prediction store; validation through es_eval_run. */
+/* knet_predict.c: aspect-keeping resize and padding (data/transforms.h), forward without
+ * a tape record, top-k, K-Net's mask rescaling to the original size, RLE encoding into a
+ * prediction store; validation through es_eval_run. */
 #include "knet/knet_predict.h"
 
 #include <math.h>
@@ -7,29 +8,11 @@
 #include <string.h>
 
 #include "data/loader.h"
+#include "data/transforms.h"
+#include "entseg/pool.h"
 #include "entseg/rle.h"
 #include "entseg/store.h"
 #include "eval.h"
-
-/* Bilinear (half-pixel) upsampling of one hm x wm logit map, thresholded at thr_logit. */
-static void upsample_threshold(const float *m, int hm, int wm, uint32_t H, uint32_t W,
-                               float thr_logit, uint8_t *out) {
-    for (uint32_t y = 0; y < H; y++) {
-        float sy = ((float)y + 0.5f) * hm / H - 0.5f;
-        if (sy < 0) sy = 0;
-        int y0 = (int)sy, y1 = y0 + 1 < hm ? y0 + 1 : hm - 1;
-        float fy = sy - y0;
-        for (uint32_t x = 0; x < W; x++) {
-            float sx = ((float)x + 0.5f) * wm / W - 0.5f;
-            if (sx < 0) sx = 0;
-            int x0 = (int)sx, x1 = x0 + 1 < wm ? x0 + 1 : wm - 1;
-            float fx = sx - x0;
-            float v = (1 - fy) * ((1 - fx) * m[y0 * wm + x0] + fx * m[y0 * wm + x1]) +
-                      fy * ((1 - fx) * m[y1 * wm + x0] + fx * m[y1 * wm + x1]);
-            out[(size_t)y * W + x] = v > thr_logit;
-        }
-    }
-}
 
 typedef struct scored {
     int k;
@@ -42,40 +25,48 @@ static int by_score_desc(const void *a, const void *b) {
     return x->k - y->k;
 }
 
-/* Writes the predictions of one image. */
+/* Writes the predictions of one image: masks (N, hm, wm) logits on the padded grid, the
+ * image resized to nw x nh inside it. */
 static int write_image(es_store *out, const es_image *img, const knet_config *c, const float *masks,
-                       const float *cls, int N, int hm, int wm, es_error *err) {
+                       const float *cls, int N, int hm, int wm, int nw, int nh, es_error *err) {
     es_image copy = *img;
     copy.id = 0;
     ES_CHECK(es_store_add_image(out, &copy, err));
-    scored sc[1024];
     int hw = hm * wm;
+    int vh = (nh + 3) / 4 < hm ? (nh + 3) / 4 : hm, vw = (nw + 3) / 4 < wm ? (nw + 3) / 4 : wm;
     float thr = logf(c->mask_thr / (1.0f - c->mask_thr));
-    if (N > 1024) N = 1024;
-    for (int k = 0; k < N; k++) {
+    int topk = c->topk < N ? c->topk : N;
+    scored *sc = malloc((size_t)N * sizeof *sc);
+    es_entity *ents = calloc((size_t)topk, sizeof *ents);
+    uint8_t *full = malloc((size_t)img->width * img->height);
+    float *prob = malloc((size_t)hw * sizeof *prob);
+    int rc = (!sc || !ents || !full || !prob)
+                 ? es_error_set(err, ES_ERR_NOMEM, "infer: out of memory")
+                 : ES_OK;
+    for (int k = 0; k < N && !rc; k++) {
+        /* mask score over the cells that show the image (not the padding) */
         const float *m = masks + (size_t)k * hw;
         double inside = 0;
         int cnt = 0;
-        for (int j = 0; j < hw; j++)
-            if (m[j] > thr) {
-                inside += 1.0 / (1.0 + exp(-m[j]));
-                cnt++;
-            }
+        for (int j = 0; j < vh; j++)
+            for (int i = 0; i < vw; i++)
+                if (m[j * wm + i] > thr) {
+                    inside += 1.0 / (1.0 + exp(-m[j * wm + i]));
+                    cnt++;
+                }
         float obj = 1.0f / (1.0f + expf(-cls[k]));
         sc[k].k = k;
         sc[k].score = cnt ? obj * (float)(inside / cnt) : 0.0f;
     }
-    qsort(sc, (size_t)N, sizeof *sc, by_score_desc);
-    int topk = c->topk < N ? c->topk : N;
-    es_entity *ents = calloc((size_t)topk, sizeof *ents);
-    uint8_t *full = malloc((size_t)img->width * img->height);
-    int rc = (!ents || !full) ? es_error_set(err, ES_ERR_NOMEM, "infer: out of memory") : ES_OK;
+    if (!rc) qsort(sc, (size_t)N, sizeof *sc, by_score_desc);
     size_t n = 0;
     for (int i = 0; i < topk && !rc; i++) {
         if (sc[i].score <= 0) continue;
-        upsample_threshold(masks + (size_t)sc[i].k * hw, hm, wm, img->height, img->width, thr, full);
+        const float *m = masks + (size_t)sc[i].k * hw;
+        for (int j = 0; j < hw; j++) prob[j] = 1.0f / (1.0f + expf(-m[j]));
+        rc = knet_mask_rescale(prob, hm, wm, nw, nh, img->width, img->height, c->mask_thr, full, err);
         es_entity e = es_entity_default();
-        rc = es_rle_encode(&e.mask, full, img->height, img->width, err);
+        if (!rc) rc = es_rle_encode(&e.mask, full, img->height, img->width, err);
         if (rc) break;
         if (es_rle_area(&e.mask) == 0) {
             es_rle_free(&e.mask);
@@ -86,15 +77,42 @@ static int write_image(es_store *out, const es_image *img, const knet_config *c,
     }
     if (!rc && n) rc = es_store_add_entities(out, copy.id, ents, n, err);
     for (size_t i = 0; i < n; i++) es_rle_free(&ents[i].mask);
+    free(sc);
     free(ents);
     free(full);
+    free(prob);
     return rc;
+}
+
+/* Parallel decoding of one batch. */
+typedef struct load_ctx {
+    const char *images_db;
+    const es_image *imgs;   /* the batch's images */
+    const int *nw, *nh;
+    float *host;            /* (bn, 3, H, W) */
+    int H, W;
+    int rc[64];
+    es_error err[64];
+} load_ctx;
+
+static void load_task(void *vctx, size_t b, int thread) {
+    (void)thread;
+    load_ctx *lc = vctx;
+    const es_image *img = &lc->imgs[b];
+    if (!img->path) {
+        lc->rc[b] = es_error_set(&lc->err[b], ES_ERR_INVALID, "%s: image %s has no path", lc->images_db, img->name);
+        return;
+    }
+    char path[4096];
+    knet_image_path(lc->images_db, img->path, path, sizeof path);
+    lc->rc[b] = knet_image_load(path, img->width, img->height, lc->nw[b], lc->nh[b], 0,
+                                lc->host + b * 3 * (size_t)lc->H * lc->W, lc->H, lc->W, &lc->err[b]);
 }
 
 int knet_predict_store(knet_model *m, nn_ctx *ctx, const char *images_db, const char *pred_db,
                        size_t max_images, int *n_images, es_error *err) {
     const knet_config *c = &m->cfg;
-    int S = c->image_size, B = c->batch;
+    int B = c->batch;
     es_store *in = NULL, *out = NULL;
     ES_CHECK(es_store_open(images_db, ES_OPEN_READ, &in, err));
     es_image *imgs = NULL;
@@ -102,31 +120,51 @@ int knet_predict_store(knet_model *m, nn_ctx *ctx, const char *images_db, const 
     int rc = es_store_images(in, &imgs, &n, err);
     es_store_close(in);
     if (rc) return es_error_prefix(err, "%s", images_db);
+    size_t n_all = n;
     if (max_images && n > max_images) n = max_images;
     es_store_options o = {.kind = ES_STORE_PRED, .creator = "entseg-train infer (knet)", .replace = 1};
     rc = es_store_create(pred_db, &o, &out, err);
     nn_arena *arena = NULL;
-    float *host = malloc((size_t)B * 3 * S * S * sizeof *host);
-    float *mh = NULL, *ch = NULL;
-    if (!rc && !host) rc = es_error_set(err, ES_ERR_NOMEM, "infer: out of memory");
+    float *host = NULL, *mh = NULL, *ch = NULL;
+    size_t host_cap = 0, mh_cap = 0;
+    load_ctx *lc = calloc(1, sizeof *lc);
+    es_pool *pool = es_pool_create(c->loader_threads > 0 ? c->loader_threads : 1);
+    if (!rc && (!lc || !pool)) rc = es_error_set(err, ES_ERR_NOMEM, "infer: out of memory");
     if (!rc) rc = nn_arena_create(&arena, ctx, 64u << 20, err);
     tp_tape t;
     tp_init(&t, ctx, arena, 0);
+    int nw[64], nh[64];
     for (size_t first = 0; first < n && !rc; first += (size_t)B) {
-        int bn = (int)(n - first < (size_t)B ? n - first : (size_t)B);
-        for (int b = 0; b < bn && !rc; b++) {
+        int bn = (int)(n - first < (size_t)B ? n - first : (size_t)B), H = 0, W = 0;
+        for (int b = 0; b < bn; b++) {
             const es_image *img = &imgs[first + b];
-            if (!img->path) {
-                rc = es_error_set(err, ES_ERR_INVALID, "%s: image %s has no path", images_db, img->name);
+            knet_resize_shape(img->width, img->height, c->test_scale, c->max_size, &nw[b], &nh[b]);
+            if (nh[b] > H) H = nh[b];
+            if (nw[b] > W) W = nw[b];
+        }
+        H = knet_round_up(H, c->pad_divisor);
+        W = knet_round_up(W, c->pad_divisor);
+        size_t need = (size_t)bn * 3 * H * W;
+        if (need > host_cap) {
+            float *p = realloc(host, need * sizeof *p);
+            if (!p) {
+                rc = es_error_set(err, ES_ERR_NOMEM, "infer: out of memory for a %dx%d batch", W, H);
                 break;
             }
-            char path[4096];
-            knet_image_path(images_db, img->path, path, sizeof path);
-            rc = knet_read_image(path, S, host + (size_t)b * 3 * S * S, err);
+            host = p, host_cap = need;
         }
+        lc->images_db = images_db, lc->imgs = imgs + first, lc->nw = nw, lc->nh = nh;
+        lc->host = host, lc->H = H, lc->W = W;
+        memset(lc->rc, 0, sizeof lc->rc);
+        es_pool_for(pool, (size_t)bn, load_task, lc);
+        for (int b = 0; b < bn && !rc; b++)
+            if (lc->rc[b]) {
+                rc = lc->rc[b];
+                if (err) *err = lc->err[b];
+            }
         if (rc) break;
         tp_reset(&t, 0);
-        nn_tensor x = tp_new(&t, 0, 4, NN_SHAPE(bn, 3, S, S));
+        nn_tensor x = tp_new(&t, 0, 4, NN_SHAPE(bn, 3, H, W));
         if (!t.rc) t.rc = nn_tensor_upload(ctx, &x, host, &t.err);
         knet_outputs o2;
         knet_forward(m, &t, &x, &o2);
@@ -136,8 +174,11 @@ int knet_predict_store(knet_model *m, nn_ctx *ctx, const char *images_db, const 
             break;
         }
         int N = o2.n, hw = o2.hm * o2.wm, last = c->stages;
-        if (!mh) {
-            mh = malloc((size_t)B * N * hw * sizeof *mh);
+        if ((size_t)bn * N * hw > mh_cap) {
+            free(mh);
+            free(ch);
+            mh_cap = (size_t)bn * N * hw;
+            mh = malloc(mh_cap * sizeof *mh);
             ch = malloc((size_t)B * N * sizeof *ch);
             if (!mh || !ch) {
                 rc = es_error_set(err, ES_ERR_NOMEM, "infer: out of memory");
@@ -148,14 +189,16 @@ int knet_predict_store(knet_model *m, nn_ctx *ctx, const char *images_db, const 
         if (!rc) rc = nn_tensor_download(ctx, &o2.cls[last], ch, err);
         for (int b = 0; b < bn && !rc; b++)
             rc = write_image(out, &imgs[first + b], c, mh + (size_t)b * N * hw, ch + (size_t)b * N,
-                             N, o2.hm, o2.wm, err);
+                             N, o2.hm, o2.wm, nw[b], nh[b], err);
     }
     tp_free(&t);
     nn_arena_free(arena);
+    es_pool_free(pool);
+    free(lc);
     free(host);
     free(mh);
     free(ch);
-    es_images_free(imgs, n);
+    es_images_free(imgs, n_all);
     if (!rc) {
         rc = es_store_finish(out, err);
         out = NULL;

@@ -81,15 +81,26 @@ nn_tensor tp_conv(tp_tape *t, const nn_tensor *x, const nn_tensor *w, const nn_t
     return op.y;
 }
 
-nn_tensor tp_gn(tp_tape *t, const nn_tensor *x, const nn_tensor *g, const nn_tensor *b,
-                int groups) {
+static nn_tensor groupnorm(tp_tape *t, const nn_tensor *x, const nn_tensor *g, const nn_tensor *b,
+                           int groups, int relu) {
     if (t->rc) return empty_tensor();
-    tp_op op = {.kind = TP_GN, .a = *x, .b = *g, .c = *b, .i0 = groups};
+    tp_op op = {.kind = TP_GN, .a = *x, .b = *g, .c = *b, .i0 = groups, .i1 = relu};
     op.y = out_like(t, x->ndim, x->shape);
     if (t->rc) return op.y;
-    fail(t, nn_groupnorm_forward(t->ctx, &op.a, &op.b, &op.c, groups, 1e-5f, &op.y, &t->err));
+    fail(t, (relu ? nn_groupnorm_relu_forward : nn_groupnorm_forward)(t->ctx, &op.a, &op.b, &op.c, groups,
+                                                                     1e-5f, &op.y, &t->err));
     push(t, &op);
     return op.y;
+}
+
+nn_tensor tp_gn(tp_tape *t, const nn_tensor *x, const nn_tensor *g, const nn_tensor *b,
+                int groups) {
+    return groupnorm(t, x, g, b, groups, 0);
+}
+
+nn_tensor tp_gn_relu(tp_tape *t, const nn_tensor *x, const nn_tensor *g, const nn_tensor *b,
+                     int groups) {
+    return groupnorm(t, x, g, b, groups, 1);
 }
 
 static nn_tensor unary(tp_tape *t, tp_kind kind, const nn_tensor *x) {
@@ -216,6 +227,29 @@ nn_tensor tp_concat2(tp_tape *t, const nn_tensor *a, const nn_tensor *b, int dim
     return op.y;
 }
 
+nn_tensor tp_frozen_bn(tp_tape *t, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
+                       const nn_tensor *mean, const nn_tensor *var) {
+    if (t->rc) return empty_tensor();
+    tp_op op = {.kind = TP_FBN, .a = *x, .b = *w, .c = *b, .d = *mean, .e = *var};
+    op.y = out_like(t, x->ndim, x->shape);
+    if (t->rc) return op.y;
+    fail(t, nn_frozen_bn_forward(t->ctx, &op.a, &op.b, &op.c, &op.d, &op.e, 1e-5f, &op.y, &t->err));
+    push(t, &op);
+    return op.y;
+}
+
+nn_tensor tp_maxpool(tp_tape *t, const nn_tensor *x, int kernel, int stride, int pad) {
+    if (t->rc) return empty_tensor();
+    tp_op op = {.kind = TP_MAXPOOL, .a = *x, .i0 = kernel, .i1 = stride, .i2 = pad};
+    int oh = nn_conv2d_out_size(x->shape[2], kernel, stride, pad, 1);
+    int ow = nn_conv2d_out_size(x->shape[3], kernel, stride, pad, 1);
+    op.y = out_like(t, 4, NN_SHAPE(x->shape[0], x->shape[1], oh, ow));
+    if (t->rc) return op.y;
+    fail(t, nn_maxpool2d_forward(t->ctx, &op.a, kernel, stride, pad, &op.y, &t->err));
+    push(t, &op);
+    return op.y;
+}
+
 nn_tensor tp_index(tp_tape *t, const nn_tensor *x, const int32_t *idx, int k) {
     if (t->rc) return empty_tensor();
     tp_op op = {.kind = TP_INDEX, .a = *x, .idx = idx, .i0 = k};
@@ -249,7 +283,8 @@ int tp_backward(tp_tape *t, es_error *err) {
                                     &op->co, err);
             break;
         case TP_GN:
-            rc = nn_groupnorm_backward(t->ctx, &op->a, &op->b, &op->c, op->i0, 1e-5f, &op->y, err);
+            rc = (op->i1 ? nn_groupnorm_relu_backward : nn_groupnorm_backward)(t->ctx, &op->a, &op->b, &op->c,
+                                                                              op->i0, 1e-5f, &op->y, err);
             break;
         case TP_RELU: rc = nn_relu_backward(t->ctx, &op->a, &op->y, err); break;
         case TP_SIGMOID: rc = nn_sigmoid_backward(t->ctx, &op->a, &op->y, err); break;
@@ -274,6 +309,12 @@ int tp_backward(tp_tape *t, es_error *err) {
             break;
         }
         case TP_INDEX: rc = nn_index_select_backward(t->ctx, &op->a, op->idx, op->i0, &op->y, err); break;
+        case TP_FBN:
+            rc = nn_frozen_bn_backward(t->ctx, &op->a, &op->b, &op->c, &op->d, &op->e, 1e-5f, &op->y, err);
+            break;
+        case TP_MAXPOOL:
+            rc = nn_maxpool2d_backward(t->ctx, &op->a, op->i0, op->i1, op->i2, &op->y, err);
+            break;
         }
         if (rc) return rc;
     }

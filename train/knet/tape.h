@@ -12,12 +12,13 @@
 
 typedef enum tp_kind {
     TP_CONV, TP_GN, TP_RELU, TP_SIGMOID, TP_ADD, TP_MUL, TP_LINEAR, TP_BMM, TP_LN,
-    TP_RESIZE, TP_ATTN, TP_SLICE, TP_CONCAT, TP_INDEX
+    TP_RESIZE, TP_ATTN, TP_SLICE, TP_CONCAT, TP_INDEX, TP_FBN, TP_MAXPOOL
 } tp_kind;
 
 typedef struct tp_op {
     tp_kind kind;
     nn_tensor a, b, c, y, probs;  /* inputs (c: bias/beta), output, attention probs */
+    nn_tensor d, e;               /* frozen BN: running mean, running var */
     int has_c;
     int i0, i1, i2;
     nn_conv2d_opts co;
@@ -46,6 +47,9 @@ nn_tensor tp_conv(tp_tape *t, const nn_tensor *x, const nn_tensor *w, const nn_t
                   int stride, int pad);
 nn_tensor tp_gn(tp_tape *t, const nn_tensor *x, const nn_tensor *g, const nn_tensor *b,
                 int groups);
+/* relu(groupnorm(x)) as one op (nn_groupnorm_relu_*: no intermediate tensor). */
+nn_tensor tp_gn_relu(tp_tape *t, const nn_tensor *x, const nn_tensor *g, const nn_tensor *b,
+                     int groups);
 nn_tensor tp_relu(tp_tape *t, const nn_tensor *x);
 nn_tensor tp_sigmoid(tp_tape *t, const nn_tensor *x);
 nn_tensor tp_add(tp_tape *t, const nn_tensor *a, const nn_tensor *b);
@@ -58,6 +62,10 @@ nn_tensor tp_attn(tp_tape *t, const nn_tensor *q, const nn_tensor *k, const nn_t
                   int heads);
 nn_tensor tp_slice(tp_tape *t, const nn_tensor *x, int dim, int start, int len);
 nn_tensor tp_concat2(tp_tape *t, const nn_tensor *a, const nn_tensor *b, int dim);
+/* Frozen BatchNorm (eps 1e-5): only x gets a gradient. */
+nn_tensor tp_frozen_bn(tp_tape *t, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
+                       const nn_tensor *mean, const nn_tensor *var);
+nn_tensor tp_maxpool(tp_tape *t, const nn_tensor *x, int kernel, int stride, int pad);
 /* rows idx[0..k) of x (dim 0); idx must stay valid until tp_backward. */
 nn_tensor tp_index(tp_tape *t, const nn_tensor *x, const int32_t *idx, int k);
 

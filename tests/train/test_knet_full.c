@@ -1,0 +1,428 @@
+/* test_knet_full.c: K-Net's full architecture (ResNet-50 with frozen BN, FPN, semantic-FPN
+ * neck at stride 8) at reduced widths, in memory.
+ *  - a rectangular batch (2 x 3 x 64 x 96) gives stride-4 outputs (16 x 24), finite losses,
+ *    and a few AdamW steps on it lower the loss;
+ *  - the stem, layer1 and every BN tensor are frozen: no gradient buffer, unchanged by the
+ *    optimiser, while layer2 learns;
+ *  - torchvision-named safetensors load into backbone.* (fc.* skipped); a shape mismatch,
+ *    a missing file and a file that fills only part of the backbone are refused with one
+ *    line; H or W not a multiple of 32 is an error;
+ *  - the PyTorch twin (scripts/twins/knet_full_twin.py, fixture
+ *    tests/train/fixtures/knet_full_twin.bin): same weights and a 64 x 96 image -> the
+ *    features (loc, loc + seg) agree to 1e-4 relative and every trainable parameter's
+ *    gradient of sum(loc r1) + sum(xf r2) to 1e-3 (max |C - torch| / max |torch|). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "es_test.h"
+#include "knet/knet.h"
+#include "knet/knet_resnet50.h"
+
+/* The full preset at a quarter of ResNet-50's widths (same depth: 3, 4, 6, 3 Bottlenecks). */
+static knet_config small_full_config(void) {
+    knet_config c = knet_config_full();
+    c.num_kernels = 16;
+    c.channels = 64;
+    c.stem = 32;
+    c.widths[0] = 64, c.widths[1] = 128, c.widths[2] = 256, c.widths[3] = 512;
+    c.heads = 4;
+    c.ffn_channels = 128;
+    c.batch = 2;
+    return c;
+}
+
+enum { B = 2, H = 64, W = 96, HM = H / 4, WM = W / 4 };
+
+/* Image b: rectangles of distinct colours on noise; their masks at HM x WM. */
+static void make_batch(float *images, float *masks, knet_targets *tg) {
+    memset(tg, 0, sizeof *tg);
+    tg->batch = B, tg->hm = HM, tg->wm = WM;
+    nn_rng r;
+    nn_rng_seed(&r, 7);
+    const int rects[B][2][4] = {{{2, 2, 10, 9}, {12, 4, 22, 14}}, {{4, 3, 14, 12}, {0, 10, 24, 16}}};
+    const float col[2][3] = {{1.5f, -1, -1}, {-1, 1.5f, -1}};
+    for (int b = 0; b < B; b++) {
+        float *img = images + (size_t)b * 3 * H * W;
+        for (int i = 0; i < 3 * H * W; i++) img[i] = 0.3f * nn_rng_normal(&r);
+        tg->n_gt[b] = 2;
+        tg->masks[b] = masks + (size_t)b * 2 * HM * WM;
+        memset(tg->masks[b], 0, sizeof(float) * 2 * HM * WM);
+        for (int k = 0; k < 2; k++) {
+            const int *q = rects[b][k];
+            for (int y = q[1]; y < q[3]; y++)
+                for (int x = q[0]; x < q[2]; x++) {
+                    if (k == 1) tg->masks[b][y * WM + x] = 0; /* the second covers the first */
+                    tg->masks[b][(size_t)k * HM * WM + y * WM + x] = 1;
+                    for (int c = 0; c < 3; c++)
+                        for (int dy = 0; dy < 4; dy++)
+                            for (int dx = 0; dx < 4; dx++)
+                                img[(size_t)c * H * W + (y * 4 + dy) * W + x * 4 + dx] += col[k][c];
+                }
+        }
+    }
+}
+
+static float step(knet_model *m, tp_tape *t, nn_optim *opt, const float *host, const knet_targets *tg,
+                  float lr, knet_outputs *out, es_error *err) {
+    tp_reset(t, 1);
+    nn_tensor x = tp_new(t, 0, 4, NN_SHAPE(B, 3, H, W));
+    if (!t->rc) t->rc = nn_tensor_upload(t->ctx, &x, host, &t->err);
+    knet_forward(m, t, &x, out);
+    knet_losses L = {0};
+    CHECK_OK(knet_loss(m, t, out, tg, &L, err), err);
+    CHECK(isfinite(L.cls) && isfinite(L.mask) && isfinite(L.dice));
+    CHECK_OK(nn_params_zero_grad(m->ps, t->ctx, err), err);
+    CHECK_OK(tp_backward(t, err), err);
+    float norm = 0;
+    CHECK_OK(nn_clip_grad_norm(m->ps, t->ctx, 1.0f, &norm, err), err);
+    CHECK(isfinite(norm) && norm > 0);
+    if (opt) CHECK_OK(nn_optim_step(opt, t->ctx, lr, err), err);
+    return L.total;
+}
+
+static float *copy_param(knet_model *m, const char *name) {
+    int i = nn_params_find(m->ps, name);
+    CHECK_MSG(i >= 0, "no parameter %s", name);
+    if (i < 0) return NULL;
+    const nn_tensor *t = nn_params_tensor(m->ps, i);
+    float *c = malloc((size_t)t->numel * sizeof *c);
+    memcpy(c, t->data, (size_t)t->numel * sizeof *c);
+    return c;
+}
+
+static int param_equals(knet_model *m, const char *name, const float *ref) {
+    const nn_tensor *t = nn_params_tensor(m->ps, nn_params_find(m->ps, name));
+    return ref && !memcmp(t->data, ref, (size_t)t->numel * sizeof *ref);
+}
+
+static void test_full_trains_and_freezes(void) {
+    es_error err = {0};
+    nn_ctx *ctx = NULL;
+    CHECK_OK(nn_ctx_create(&ctx, NN_REQUEST_CPU, 2, &err), &err);
+    if (!ctx) return;
+    knet_config c = small_full_config();
+    knet_model m;
+    CHECK_OK(knet_model_create(&m, &c, ctx, 3, &err), &err);
+    if (!m.ps) return;
+    /* torchvision layout: 53 convs and 53 BNs of 4 tensors each */
+    int n_backbone = 0, n_frozen = 0;
+    for (int i = 0; i < nn_params_count(m.ps); i++) {
+        const char *name = nn_params_name(m.ps, i);
+        if (strncmp(name, "backbone.", 9)) continue;
+        n_backbone++;
+        int frozen = (nn_params_flags(m.ps, i) & NN_PARAM_FROZEN) != 0;
+        n_frozen += frozen;
+        CHECK_MSG(frozen == (nn_params_tensor(m.ps, i)->grad == NULL), "%s", name);
+        int want_frozen = !strncmp(name, "backbone.conv1", 14) || !strncmp(name, "backbone.bn1", 12) ||
+                          !strncmp(name, "backbone.layer1.", 16) || strstr(name, ".bn") ||
+                          strstr(name, "downsample.1");
+        CHECK_MSG(frozen == want_frozen, "%s frozen %d", name, frozen);
+    }
+    CHECK_EQ_INT(n_backbone, 53 + 53 * 4);
+    /* frozen: 53 BNs x 4 + the convs of the stem (1) and layer1 (3 x 3 + downsample) */
+    CHECK_EQ_INT(n_frozen, 53 * 4 + 1 + 10);
+    CHECK(nn_params_find(m.ps, "backbone.layer1.0.downsample.1.running_var") >= 0);
+    CHECK(nn_params_find(m.ps, "backbone.layer4.2.conv3.weight") >= 0);
+    CHECK(nn_params_find(m.ps, "rpn.localization_fpn.convs_all_levels.3.conv2.gn.weight") >= 0);
+    CHECK(nn_params_find(m.ps, "head.2.feat_transform.conv.bias") >= 0);
+
+    nn_optim_opts oo = nn_optim_opts_default(NN_OPTIM_ADAMW);
+    oo.weight_decay = 0.05f;
+    oo.lr_mult[0] = c.backbone_lr_mult;
+    oo.group_set[0] = 1;
+    nn_optim *opt = NULL;
+    CHECK_OK(nn_optim_create(&opt, m.ps, ctx, &oo, &err), &err);
+    nn_arena *arena = NULL;
+    CHECK_OK(nn_arena_create(&arena, ctx, 64u << 20, &err), &err);
+    tp_tape t;
+    tp_init(&t, ctx, arena, 1);
+    float *images = malloc(sizeof(float) * B * 3 * H * W);
+    float *masks = malloc(sizeof(float) * B * 2 * HM * WM);
+    knet_targets tg;
+    make_batch(images, masks, &tg);
+    static const char *const frozen[] = {"backbone.conv1.weight", "backbone.layer1.0.conv2.weight",
+                                         "backbone.layer1.2.conv3.weight", "backbone.layer3.1.bn2.weight",
+                                         "backbone.layer2.0.downsample.1.running_var"};
+    float *before[5], *trainable = copy_param(&m, "backbone.layer2.0.conv1.weight");
+    for (int i = 0; i < 5; i++) before[i] = copy_param(&m, frozen[i]);
+    float first = 0, last = 0;
+    knet_outputs out;
+    for (int i = 0; i < 12; i++) {
+        float l = step(&m, &t, opt, images, &tg, 1e-3f, &out, &err);
+        CHECK(isfinite(l));
+        if (i == 0) {
+            first = l;
+            CHECK_EQ_INT(out.hm, HM);
+            CHECK_EQ_INT(out.wm, WM);
+            CHECK_EQ_INT(out.masks[0].shape[2], HM * WM);
+            CHECK_EQ_INT(out.masks[c.stages].shape[2], HM * WM);
+            /* the tape stops at layer2: nothing of the frozen stem and layer1 is recorded */
+            CHECK(t.n > 0);
+        }
+        last = l;
+    }
+    printf("  loss %.4f -> %.4f after 12 AdamW steps\n", first, last);
+    CHECK(last < 0.7f * first);
+    for (int i = 0; i < 5; i++) CHECK_MSG(param_equals(&m, frozen[i], before[i]), "%s changed", frozen[i]);
+    CHECK(!param_equals(&m, "backbone.layer2.0.conv1.weight", trainable));
+    for (int i = 0; i < 5; i++) free(before[i]);
+    free(trainable);
+
+    /* H or W not a multiple of 32 is refused */
+    tp_reset(&t, 1);
+    nn_tensor x = tp_new(&t, 0, 4, NN_SHAPE(1, 3, 64, 80));
+    knet_forward(&m, &t, &x, &out);
+    CHECK(t.rc == ES_ERR_INVALID && strstr(t.err.msg, "multiples of 32"));
+    tp_free(&t);
+    nn_arena_free(arena);
+    nn_optim_free(opt);
+    knet_model_free(&m);
+    nn_ctx_free(ctx);
+    free(images);
+    free(masks);
+}
+
+/* Writes the backbone of `m` (torchvision names: "backbone." stripped) to path, plus an
+ * fc.weight; `only` (or NULL) keeps a single tensor; `bad` (or NULL) gets a wrong shape. */
+static void write_torchvision(knet_model *m, nn_ctx *ctx, const char *path, const char *only,
+                              const char *bad, es_error *err) {
+    nn_params *ps = NULL;
+    CHECK_OK(nn_params_create(&ps, err), err);
+    for (int i = 0; i < nn_params_count(m->ps); i++) {
+        const char *name = nn_params_name(m->ps, i);
+        if (strncmp(name, "backbone.", 9) || (only && strcmp(name + 9, only))) continue;
+        const nn_tensor *t = nn_params_tensor(m->ps, i);
+        int shape[NN_MAX_DIMS];
+        memcpy(shape, t->shape, sizeof shape);
+        if (bad && !strcmp(name + 9, bad)) shape[0] += 1;
+        CHECK_OK(nn_params_add(ps, name + 9, 0, 0, t->ndim, shape, NULL, err), err);
+    }
+    CHECK_OK(nn_params_add(ps, "fc.weight", 0, 0, 2, NN_SHAPE(10, m->cfg.widths[3]), NULL, err), err);
+    CHECK_OK(nn_params_alloc(ps, ctx, err), err);
+    for (int i = 0; i < nn_params_count(ps); i++) {
+        nn_tensor *t = nn_params_tensor(ps, i);
+        for (int64_t k = 0; k < t->numel; k++) t->data[k] = 0.001f * (float)(i + 1) + 1e-6f * (float)k;
+    }
+    CHECK_OK(nn_checkpoint_save(path, ps, NULL, ctx, 0, NULL, NULL, err), err);
+    nn_params_free(ps);
+}
+
+static void test_backbone_weights(void) {
+    es_error err = {0};
+    nn_ctx *ctx = NULL;
+    CHECK_OK(nn_ctx_create(&ctx, NN_REQUEST_CPU, 1, &err), &err);
+    if (!ctx) return;
+    knet_config c = small_full_config();
+    knet_model m;
+    CHECK_OK(knet_model_create(&m, &c, ctx, 3, &err), &err);
+    if (!m.ps) return;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/r50.safetensors", es_test_tmpdir());
+    write_torchvision(&m, ctx, path, NULL, NULL, &err);
+    int n = 0;
+    CHECK_OK(knet_model_load_backbone(&m, ctx, path, &n, &err), &err);
+    CHECK_EQ_INT(n, 53 + 53 * 4);
+    /* values arrive under the backbone. names (the writer's i-th tensor holds 0.001 (i+1)) */
+    const nn_tensor *w = nn_params_tensor(m.ps, nn_params_find(m.ps, "backbone.conv1.weight"));
+    CHECK_NEAR(w->data[0], 0.001, 1e-7);
+    const nn_tensor *v = nn_params_tensor(m.ps, nn_params_find(m.ps, "backbone.bn1.running_var"));
+    CHECK_NEAR(v->data[1], 0.005 + 1e-6, 1e-7);
+
+    /* a shape mismatch: one line naming the tensor and both shapes */
+    write_torchvision(&m, ctx, path, NULL, "layer2.0.conv2.weight", &err);
+    CHECK(knet_model_load_backbone(&m, ctx, path, &n, &err) == ES_ERR_INVALID);
+    printf("  mismatch: %s\n", err.msg);
+    CHECK(strstr(err.msg, "layer2.0.conv2.weight") && !strchr(err.msg, '\n'));
+    /* only part of the backbone */
+    write_torchvision(&m, ctx, path, "conv1.weight", NULL, &err);
+    CHECK(knet_model_load_backbone(&m, ctx, path, &n, &err) == ES_ERR_INVALID);
+    printf("  partial: %s\n", err.msg);
+    CHECK(strstr(err.msg, "filled 1 of the 265") != NULL);
+    remove(path);
+    CHECK(knet_model_load_backbone(&m, ctx, path, &n, &err) == ES_ERR_IO);
+    printf("  missing: %s\n", err.msg);
+    knet_model_free(&m);
+
+    /* the tiny preset has no ResNet-50 */
+    knet_config tc = knet_config_tiny();
+    CHECK_OK(knet_model_create(&m, &tc, ctx, 3, &err), &err);
+    CHECK(knet_model_load_backbone(&m, ctx, path, &n, &err) == ES_ERR_INVALID);
+    knet_model_free(&m);
+    nn_ctx_free(ctx);
+}
+
+static void test_config_key(void) {
+    es_error err = {0};
+    knet_config c = knet_config_full();
+    CHECK(c.backbone_weights[0] == 0);
+    CHECK_OK(knet_config_set(&c, "backbone_weights=/data/r50.safetensors", &err), &err);
+    char *json = knet_config_to_json(&c);
+    knet_config d = knet_config_tiny();
+    CHECK_OK(knet_config_parse_json(&d, json, &err), &err);
+    free(json);
+    CHECK(!strcmp(d.backbone_weights, "/data/r50.safetensors"));
+    CHECK(knet_is_full(&d) && !knet_is_full(&(knet_config){.preset = "tiny"}));
+    char long_set[700] = "backbone_weights=";
+    memset(long_set + 17, 'a', 600);
+    long_set[617] = 0;
+    CHECK(knet_config_set(&c, long_set, &err) == ES_ERR_INVALID);
+}
+
+/* ---- PyTorch twin of the feature path ---- */
+
+#define MAX_ARRAYS 512
+
+typedef struct fx_array {
+    char name[160];
+    int64_t numel;
+    float *data;
+} fx_array;
+
+static fx_array arrays[MAX_ARRAYS];
+static int n_arrays;
+
+/* u32 count, then per array: u32 name length, name, u32 ndim, ndim x u32 dims, f32 data */
+static int load_fixture(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    uint32_t n;
+    int ok = fread(&n, 4, 1, f) == 1 && n <= MAX_ARRAYS;
+    for (uint32_t i = 0; ok && i < n; i++) {
+        fx_array *a = &arrays[i];
+        uint32_t len, nd, dims[NN_MAX_DIMS];
+        ok = fread(&len, 4, 1, f) == 1 && len < sizeof a->name && fread(a->name, 1, len, f) == len;
+        if (!ok) break;
+        a->name[len] = 0;
+        ok = fread(&nd, 4, 1, f) == 1 && nd <= NN_MAX_DIMS && fread(dims, 4, nd, f) == nd;
+        if (!ok) break;
+        a->numel = 1;
+        for (uint32_t d = 0; d < nd; d++) a->numel *= dims[d];
+        a->data = malloc((size_t)a->numel * 4 + 4);
+        ok = a->data && fread(a->data, 4, (size_t)a->numel, f) == (size_t)a->numel;
+        n_arrays = (int)i + 1;
+    }
+    fclose(f);
+    return ok;
+}
+
+static fx_array *find(const char *name) {
+    for (int i = 0; i < n_arrays; i++)
+        if (!strcmp(arrays[i].name, name)) return &arrays[i];
+    return NULL;
+}
+
+static double rel_err(const float *a, const float *b, int64_t n) {
+    double md = 0, mb = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        if (d > md) md = d;
+        if (fabs(b[i]) > mb) mb = fabs(b[i]);
+    }
+    return md / (mb > 1e-12 ? mb : 1e-12);
+}
+
+/* keep in sync with scripts/twins/knet_full_twin.py */
+static knet_config twin_config(void) {
+    knet_config c = knet_config_full();
+    c.channels = 16, c.stem = 8, c.gn_groups = 8, c.heads = 2;
+    c.widths[0] = 8, c.widths[1] = 16, c.widths[2] = 32, c.widths[3] = 64;
+    return c;
+}
+
+static void test_twin_features(void) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/tests/train/fixtures/knet_full_twin.bin", ES_SOURCE_DIR);
+    if (!load_fixture(path)) {
+        CHECK_MSG(0, "cannot read %s", path);
+        return;
+    }
+    es_error err = {0};
+    nn_ctx *ctx = NULL;
+    CHECK_OK(nn_ctx_create(&ctx, NN_REQUEST_CPU, 1, &err), &err);
+    if (!ctx) return;
+    knet_config c = twin_config();
+    knet_model m;
+    CHECK_OK(knet_model_create(&m, &c, ctx, 1, &err), &err);
+    if (!m.ps) return;
+    /* every backbone and neck parameter comes from the fixture */
+    int np = nn_params_count(m.ps), loaded = 0, want = 0;
+    for (int i = 0; i < np; i++) {
+        const char *name = nn_params_name(m.ps, i);
+        if (strncmp(name, "backbone.", 9) && strncmp(name, "neck.", 5) && strncmp(name, "rpn.", 4)) continue;
+        if (!strcmp(name, "rpn.init_kernels.weight")) continue;
+        want++;
+        char key[200];
+        snprintf(key, sizeof key, "param.%s", name);
+        fx_array *a = find(key);
+        nn_tensor *t = nn_params_tensor(m.ps, i);
+        if (!a || a->numel != t->numel) {
+            CHECK_MSG(0, "fixture lacks %s or its size differs", key);
+            continue;
+        }
+        CHECK_OK(nn_tensor_upload(ctx, t, a->data, &err), &err);
+        loaded++;
+    }
+    CHECK_EQ_INT(loaded, want);
+    nn_arena *arena = NULL;
+    CHECK_OK(nn_arena_create(&arena, ctx, 16u << 20, &err), &err);
+    tp_tape t;
+    tp_init(&t, ctx, arena, 1);
+    fx_array *in = find("input"), *floc = find("out.loc"), *fxf = find("out.xf"), *rl = find("r.loc"),
+             *rx = find("r.xf");
+    CHECK(in && floc && fxf && rl && rx && in->numel == 3 * 64 * 96);
+    if (!in || !floc || !fxf || !rl || !rx || in->numel != 3 * 64 * 96) return;
+    nn_tensor x = tp_new(&t, 0, 4, NN_SHAPE(1, 3, 64, 96));
+    CHECK_OK(nn_tensor_upload(ctx, &x, in->data, &err), &err);
+    nn_tensor loc, xf;
+    knet_features(&m, &t, &x, &loc, &xf);
+    CHECK_OK(t.rc, &t.err);
+    CHECK(loc.numel == floc->numel && xf.numel == fxf->numel);
+    if (t.rc || loc.numel != floc->numel || xf.numel != fxf->numel) return;
+    double e_loc = rel_err(loc.data, floc->data, loc.numel), e_xf = rel_err(xf.data, fxf->data, xf.numel);
+    printf("  features: loc rel %.2e, xf rel %.2e (%d x %d at stride 8)\n", e_loc, e_xf, loc.shape[2], loc.shape[3]);
+    CHECK(e_loc < 1e-4 && e_xf < 1e-4);
+    /* d(sum(loc r1) + sum(xf r2)): seed the outputs' grads, then the tape */
+    memcpy(loc.grad, rl->data, (size_t)loc.numel * sizeof(float));
+    memcpy(xf.grad, rx->data, (size_t)xf.numel * sizeof(float));
+    CHECK_OK(nn_params_zero_grad(m.ps, ctx, &err), &err);
+    CHECK_OK(tp_backward(&t, &err), &err);
+    double worst = 0;
+    const char *worst_name = "";
+    int compared = 0;
+    for (int i = 0; i < np; i++) {
+        const nn_tensor *p = nn_params_tensor(m.ps, i);
+        char key[200];
+        snprintf(key, sizeof key, "grad.%s", nn_params_name(m.ps, i));
+        fx_array *g = find(key);
+        if (!g) {
+            const char *name = nn_params_name(m.ps, i);
+            /* the fixture has a gradient for every trainable feature-path parameter */
+            CHECK_MSG(!p->grad || !strncmp(name, "head.", 5) || !strcmp(name, "rpn.init_kernels.weight"),
+                      "fixture lacks %s", key);
+            continue;
+        }
+        CHECK_MSG(p->grad != NULL, "%s is frozen here but trainable in the twin", key);
+        if (!p->grad || g->numel != p->numel) continue;
+        double e = rel_err(p->grad, g->data, p->numel);
+        compared++;
+        if (e > worst) worst = e, worst_name = nn_params_name(m.ps, i);
+        CHECK_MSG(e < 1e-3, "%s rel %.2e", key, e);
+    }
+    printf("  %d parameter gradients, worst relative error %.2e (%s)\n", compared, worst, worst_name);
+    CHECK_EQ_INT(compared, 91);
+    tp_free(&t);
+    nn_arena_free(arena);
+    knet_model_free(&m);
+    nn_ctx_free(ctx);
+    for (int i = 0; i < n_arrays; i++) free(arrays[i].data);
+    n_arrays = 0;
+}
+
+int main(void) {
+    ES_RUN(test_config_key);
+    ES_RUN(test_backbone_weights);
+    ES_RUN(test_full_trains_and_freezes);
+    ES_RUN(test_twin_features);
+    ES_TEST_END();
+}
