@@ -265,6 +265,9 @@ static int tile_setup(nn_ctx *ctx, tile_job *j, const conv_geom *g, const nn_con
     if (j->rows < 1) j->rows = 1;
     if (j->rows > g->oh) j->rows = g->oh > 0 ? g->oh : 1;
     j->tiles = g->oh > 0 ? (g->oh + j->rows - 1) / j->rows : 0;
+    /* equal bands: the weight gradient deals tiles to its tasks round robin, and a short
+     * last band would leave one task with most of the work */
+    if (j->tiles > 0) j->rows = (g->oh + j->tiles - 1) / j->tiles;
     j->scratch_floats = (g->direct ? 0 : (int64_t)j->rows * per_row) + 16;
     j->scratch = nn_scratch(ctx, 0, (size_t)(j->scratch_floats * ctx->threads) * sizeof(float), err);
     return j->scratch ? ES_OK : ES_ERR_NOMEM;
