@@ -1,17 +1,20 @@
-/* test_nn_conv_direct.c: stride-1 convolutions with rows of 16+ pixels (the CPU's direct
+/* test_nn_conv_direct.c: convolutions with output rows of 16+ pixels (the CPU's direct
  * kernels when it has AVX2 + FMA, im2col + sgemm otherwise: ENTSEG_NN_CONV=im2col runs the
  * same checks on that path) against a plain double-precision
  * loop: forward with bias, input and weight gradients accumulated onto existing values, on
  * shapes with strip tails, channel-block remainders, dilation, non-square kernels and more
- * channel x tap steps than one pass takes; then the same at 1 and 2 threads, bit for bit. */
+ * channel x tap steps than one pass takes (and strided ones, which take im2col); then a
+ * stride-1 case at 1 and 2 threads, bit for bit. */
 #include "nn_check.h"
 
 typedef struct shape {
-    int n, cin, h, w, cout, kh, kw, pad_h, pad_w, dil;
+    int n, cin, h, w, cout, kh, kw, pad_h, pad_w, dil, sh, sw;
 } shape;
 
-static int oh_of(const shape *s) { return s->h + 2 * s->pad_h - s->dil * (s->kh - 1); }
-static int ow_of(const shape *s) { return s->w + 2 * s->pad_w - s->dil * (s->kw - 1); }
+static int sh_of(const shape *s) { return s->sh; }
+static int sw_of(const shape *s) { return s->sw; }
+static int oh_of(const shape *s) { return (s->h + 2 * s->pad_h - s->dil * (s->kh - 1) - 1) / sh_of(s) + 1; }
+static int ow_of(const shape *s) { return (s->w + 2 * s->pad_w - s->dil * (s->kw - 1) - 1) / sw_of(s) + 1; }
 
 /* y = conv(x, w) + b; dx, dw from dy, all in double */
 static void reference(const shape *s, const float *x, const float *w, const float *b, const float *dy,
@@ -26,7 +29,8 @@ static void reference(const shape *s, const float *x, const float *w, const floa
                     for (int c = 0; c < s->cin; c++)
                         for (int ki = 0; ki < s->kh; ki++)
                             for (int kj = 0; kj < s->kw; kj++) {
-                                int iy = oy - s->pad_h + ki * s->dil, ix = ox - s->pad_w + kj * s->dil;
+                                int iy = oy * sh_of(s) - s->pad_h + ki * s->dil;
+                                int ix = ox * sw_of(s) - s->pad_w + kj * s->dil;
                                 if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) continue;
                                 int64_t xi = (((int64_t)i * s->cin + c) * s->h + iy) * s->w + ix;
                                 int64_t wi = (((int64_t)co * s->cin + c) * s->kh + ki) * s->kw + kj;
@@ -59,7 +63,7 @@ static void run_case(nn_ctx *ctx, nn_arena *a, const shape *s, nn_tensor t[4]) {
     nn_rng_fill_uniform(&gc_rng, t[0].grad, t[0].numel, -1.0f, 1.0f);
     nn_rng_fill_uniform(&gc_rng, t[1].grad, t[1].numel, -1.0f, 1.0f);
     nn_rng_fill_uniform(&gc_rng, t[3].grad, t[3].numel, -1.0f, 1.0f);
-    nn_conv2d_opts o = {1, 1, s->pad_h, s->pad_w, s->dil, s->dil, 1};
+    nn_conv2d_opts o = {sh_of(s), sw_of(s), s->pad_h, s->pad_w, s->dil, s->dil, 1};
     CHECK_OK(nn_conv2d_forward(ctx, &t[0], &t[1], &t[2], &t[3], &o, &err), &err);
     CHECK_OK(nn_conv2d_backward(ctx, &t[0], &t[1], &t[2], &t[3], &o, &err), &err);
 }
@@ -70,15 +74,21 @@ static nn_arena *arena_a, *arena_b;
 static void test_against_reference(void) {
     nn_arena *a = arena_a;
     static const shape cases[] = {
-        {2, 3, 9, 64, 32, 3, 3, 1, 1, 1},   /* small-net layer shape, 3 -> 32 */
-        {1, 13, 7, 37, 13, 3, 3, 1, 1, 1},  /* tails of 5 pixels, blocks 6 + 6 + 1 */
-        {1, 70, 5, 20, 8, 3, 3, 1, 1, 1},   /* 630 channel x tap steps: two passes */
-        {1, 4, 8, 24, 5, 3, 3, 2, 2, 2},    /* dilation 2 */
-        {2, 3, 6, 21, 4, 5, 5, 2, 2, 1},    /* 5x5: taps in chunks of 3 + 2 */
-        {1, 5, 6, 30, 7, 1, 3, 0, 1, 1},    /* 1x3 */
-        {1, 5, 6, 16, 3, 3, 1, 1, 0, 1},    /* 3x1, exactly one strip */
-        {1, 6, 4, 18, 6, 1, 1, 1, 1, 1},    /* padded 1x1 */
-        {1, 3, 4, 17, 2, 3, 3, 0, 0, 1},    /* unpadded: 15 wide, the im2col path */
+        {2, 3, 9, 64, 32, 3, 3, 1, 1, 1, 1, 1},   /* small-net layer shape, 3 -> 32 */
+        {1, 13, 7, 37, 13, 3, 3, 1, 1, 1, 1, 1},  /* tails of 5 pixels, blocks 6 + 6 + 1 */
+        {1, 70, 5, 20, 8, 3, 3, 1, 1, 1, 1, 1},   /* 630 channel x tap steps: two passes */
+        {1, 4, 8, 24, 5, 3, 3, 2, 2, 2, 1, 1},    /* dilation 2 */
+        {2, 3, 6, 21, 4, 5, 5, 2, 2, 1, 1, 1},    /* 5x5: taps in chunks of 3 + 2 */
+        {1, 5, 6, 30, 7, 1, 3, 0, 1, 1, 1, 1},    /* 1x3 */
+        {1, 5, 6, 16, 3, 3, 1, 1, 0, 1, 1, 1},    /* 3x1, exactly one strip */
+        {1, 6, 4, 18, 6, 1, 1, 1, 1, 1, 1, 1},    /* padded 1x1 */
+        {1, 3, 4, 17, 2, 3, 3, 0, 0, 1, 1, 1},    /* unpadded: 15 wide, the im2col path */
+        /* strided: im2col's row bands (equal bands since 2026-12-06) on wide rows */
+        {2, 5, 9, 40, 7, 3, 3, 1, 1, 1, 2, 2},  /* stride 2, 20 wide */
+        {1, 4, 8, 37, 5, 3, 3, 2, 2, 2, 2, 2},  /* stride 2, dilation 2 */
+        {1, 3, 12, 70, 6, 7, 7, 3, 3, 1, 2, 2}, /* the ResNet stem: 7x7, stride 2, pad 3 */
+        {1, 4, 7, 52, 3, 3, 3, 1, 1, 1, 1, 3},  /* stride 3 along x only */
+        {1, 4, 9, 20, 5, 3, 3, 1, 1, 1, 2, 1},  /* stride 2 along y only */
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         const shape *s = &cases[c];
@@ -103,8 +113,9 @@ static void test_against_reference(void) {
         reference(s, x, w, b, dy, y, dx, dw);
         double ey = max_rel(t[3].data, y, t[3].numel), ex = max_rel(t[0].grad, dx, t[0].numel);
         double ew = max_rel(t[1].grad, dw, t[1].numel);
-        printf("  case %zu (%d, %d, %dx%d) -> %d, k %dx%d pad %d,%d dil %d: y %.1e dx %.1e dw %.1e\n", c, s->n,
-               s->cin, s->h, s->w, s->cout, s->kh, s->kw, s->pad_h, s->pad_w, s->dil, ey, ex, ew);
+        printf("  case %zu (%d, %d, %dx%d) -> %d, k %dx%d pad %d,%d dil %d stride %d,%d: y %.1e dx %.1e dw %.1e\n", c,
+               s->n, s->cin, s->h, s->w, s->cout, s->kh, s->kw, s->pad_h, s->pad_w, s->dil, sh_of(s), sw_of(s), ey, ex,
+               ew);
         CHECK(ey < 1e-5 && ex < 1e-5 && ew < 1e-5);
         free(x), free(w), free(b), free(dx0), free(dw0), free(dy), free(y), free(dx), free(dw);
     }
@@ -122,7 +133,7 @@ static void test_thread_count(void) {
     nn_ctx *c1, *c2;
     CHECK_OK(nn_ctx_create(&c1, NN_REQUEST_CPU, 1, &err), &err);
     CHECK_OK(nn_ctx_create(&c2, NN_REQUEST_CPU, 2, &err), &err);
-    shape s = {3, 16, 12, 40, 20, 3, 3, 1, 1, 1};
+    shape s = {3, 16, 12, 40, 20, 3, 3, 1, 1, 1, 1, 1};
     nn_tensor t1[4], t2[4];
     run_case(c1, a1, &s, t1);
     run_case(c2, a2, &s, t2);

@@ -12,7 +12,6 @@ typedef struct op_case {
     nn_conv2d_opts conv;
     int i0, i1, i2, ta, tb;
     float f0;
-    float h; /* finite-difference step; 0 = the checker's default */
     int32_t idx[256];
 } op_case;
 
@@ -32,7 +31,6 @@ static int check(const char *name, op_case *oc, int (*f)(void *, nn_ctx *, es_er
     c.inputs[2] = in2;
     c.n_inputs = n_in;
     c.max_checks = 60;
-    c.h = oc->h;
     return gc_run(name, &c, ctx);
 }
 
@@ -73,6 +71,7 @@ static void test_conv2d_grad(void) {
     conv_case(1, 2, 5, 20, 5, 3, 1, 2, 2, 1);
     conv_case(1, 2, 5, 18, 2, 5, 1, 2, 1, 1);
     conv_case(2, 2, 3, 17, 3, 1, 1, 1, 1, 1);
+    conv_case(1, 2, 5, 34, 3, 3, 2, 1, 1, 1); /* stride 2 on a 17-wide output (im2col) */
 }
 
 /* ---- linear, bmm, dynconv ---- */
@@ -261,14 +260,6 @@ static int gn_b(void *u, nn_ctx *c, es_error *e) {
     op_case *o = u;
     return nn_groupnorm_backward(c, &o->x, &o->w, &o->b, o->i0, 1e-5f, &o->y, e);
 }
-static int gnr_f(void *u, nn_ctx *c, es_error *e) {
-    op_case *o = u;
-    return nn_groupnorm_relu_forward(c, &o->x, &o->w, &o->b, o->i0, 1e-5f, &o->y, e);
-}
-static int gnr_b(void *u, nn_ctx *c, es_error *e) {
-    op_case *o = u;
-    return nn_groupnorm_relu_backward(c, &o->x, &o->w, &o->b, o->i0, 1e-5f, &o->y, e);
-}
 static int ln_f(void *u, nn_ctx *c, es_error *e) {
     op_case *o = u;
     return nn_layernorm_forward(c, &o->x, &o->w, &o->b, 1e-5f, &o->y, e);
@@ -289,8 +280,6 @@ static void test_norm_grads(void) {
     CHECK_EQ_INT(check("frozen_bn", &o, fbn_f, fbn_b, 1, &o.x, NULL, NULL), 0);
     o.i0 = 2;
     CHECK_EQ_INT(check("groupnorm", &o, gn_f, gn_b, 3, &o.x, &o.w, &o.b), 0);
-    o.h = 1e-3f; /* a small step keeps the ReLU kink out of the differences */
-    CHECK_EQ_INT(check("groupnorm_relu", &o, gnr_f, gnr_b, 3, &o.x, &o.w, &o.b), 0);
     op_case l = {0};
     l.x = NEW(1, 3, 2, 6);
     l.y = NEW(1, 3, 2, 6);
@@ -299,7 +288,9 @@ static void test_norm_grads(void) {
     CHECK_EQ_INT(check("layernorm", &l, ln_f, ln_b, 3, &l.x, &l.w, &l.b), 0);
 }
 
-/* the fused GroupNorm + ReLU equals the two ops, on a tensor big enough for the threads */
+/* the fused GroupNorm + ReLU equals the two ops (each checked against finite differences
+ * above; differences across the ReLU's kink would make a direct check flaky), on a tensor
+ * big enough for the threads */
 static void test_groupnorm_relu_matches_pair(void) {
     es_error err;
     nn_tensor x = NEW(1, 2, 32, 24, 24), g = NEW(1, 32), b = NEW(1, 32);
