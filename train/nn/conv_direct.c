@@ -11,8 +11,9 @@
  * The weight gradient is the mirror image: 4 output channels x up to 3 taps of one kernel
  * row accumulate dy x shifted input over the pixels in 8-wide lanes, summed across lanes
  * once per band of rows; dy is first copied to the padded input's row stride (zeros past
- * the output width) so that a band is one flat run of vectors. A thread owns a block of output channels over all images, so
- * every weight is summed in one fixed order whatever the thread count. */
+ * the output width) so that a band is one flat run of vectors. A thread owns a block of
+ * output channels over all images, so every weight is summed in one fixed order whatever
+ * the thread count. */
 #include <stdint.h>
 
 #include "conv_internal.h"
@@ -37,7 +38,6 @@ typedef struct padded {
 
 typedef struct pad_job {
     const float *x;
-    const conv_geom *g;
     int c, h, w, ph, pw;
     padded p;
 } pad_job;
@@ -73,7 +73,7 @@ static int pad_input(nn_ctx *ctx, const conv_geom *g, const nn_conv2d_opts *o, c
     p->data = nn_scratch(ctx, 4, floats * sizeof(float), err);
     if (!p->data) return ES_ERR_NOMEM;
     memset(p->data + floats - slack, 0, slack * sizeof(float));
-    pad_job j = {x, g, g->cin, g->h, g->w, o->pad_h, o->pad_w, *p};
+    pad_job j = {x, g->cin, g->h, g->w, o->pad_h, o->pad_w, *p};
     nn_parallel_for(ctx, (size_t)g->n * g->cin, pad_plane, &j);
     return ES_OK;
 }
@@ -222,8 +222,8 @@ int nn_conv2d_cpu_direct(void) { return direct_allowed(); }
 int conv_direct_applies(const conv_geom *g, const nn_conv2d_opts *o) {
     /* unpadded 1x1 convolutions need no columns: ops_conv.c hands them to sgemm as they are */
     if (g->direct || g->groups != 1 || o->stride_h != 1 || o->stride_w != 1 || g->ow < FWD_NR) return 0;
-    int64_t plane = (int64_t)(g->h + 2 * o->pad_h) * (g->w + 2 * o->pad_w);
-    if (plane * g->cin > INT32_MAX) return 0; /* tap offsets are int32 */
+    int64_t plane = (int64_t)(g->h + 2 * o->pad_h) * ((g->w + 2 * o->pad_w + 7) & ~7);
+    if (plane * g->cin > INT32_MAX) return 0; /* tap offsets are int32 (pad_input's rows) */
     return direct_allowed();
 }
 
