@@ -15,10 +15,10 @@ length, name bytes, u32 ndim, ndim x u32 dims, prod(dims) x f32.
 """
 import math
 import os
-import struct
 
 import torch
 import torch.nn.functional as F
+from twin_fixture import write_named
 
 torch.manual_seed(0)
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "train",
@@ -176,17 +176,7 @@ def main():
     arrays = [("input", img), ("out.loc", loc), ("out.xf", xf), ("r.loc", r_loc), ("r.xf", r_xf)]
     arrays += [("param." + n, P[n]) for n in P]
     arrays += [("grad." + n, g) for n, g in zip(names, grads)]
-    with open(OUT, "wb") as f:
-        f.write(struct.pack("<I", len(arrays)))
-        for name, a in arrays:
-            a = a.detach().to(torch.float32).contiguous()
-            nb = name.encode()
-            f.write(struct.pack("<I", len(nb)))
-            f.write(nb)
-            dims = list(a.shape)
-            f.write(struct.pack("<I", len(dims)))
-            f.write(struct.pack("<%dI" % len(dims), *dims))
-            f.write(a.numpy().astype("<f4").tobytes())
+    write_named(OUT, arrays)
     print("wrote", os.path.relpath(OUT), "%d arrays, %d parameters (%d trainable), loc %s" %
           (len(arrays), len(P), len(names), tuple(loc.shape)))
 

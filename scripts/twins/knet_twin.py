@@ -13,13 +13,13 @@ u32 ndim, ndim x u32 dims, prod(dims) x f32.
 """
 import math
 import os
-import struct
 import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from twin_fixture import write_named
 from scipy.optimize import linear_sum_assignment
 
 torch.manual_seed(0)
@@ -294,17 +294,7 @@ def main():
         arrays.append(("param." + n, P[n]))
     for n, g in zip(names, grads):
         arrays.append(("grad." + n, g if g is not None else torch.zeros_like(P[n])))
-    with open(OUT, "wb") as f:
-        f.write(struct.pack("<I", len(arrays)))
-        for name, a in arrays:
-            a = a.detach().to(torch.float32).contiguous()
-            nb = name.encode()
-            f.write(struct.pack("<I", len(nb)))
-            f.write(nb)
-            dims = list(a.shape)
-            f.write(struct.pack("<I", len(dims)))
-            f.write(struct.pack("<%dI" % len(dims), *dims))
-            f.write(a.numpy().astype("<f4").tobytes())
+    write_named(OUT, arrays)
     print("wrote", os.path.relpath(OUT), "%d arrays, %d parameters" % (len(arrays), len(names)),
           "losses", {k: float(v) for k, v in L.items()})
 

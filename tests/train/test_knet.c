@@ -8,8 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "es_test.h"
-#include "knet/knet.h"
+#include "knet_check.h"
 
 static knet_config small_config(void) {
     knet_config c = knet_config_tiny();
@@ -26,54 +25,11 @@ static knet_config small_config(void) {
 }
 
 /* Image b: two or three rectangles of distinct colours on noise; masks at 16 x 16. */
-static void make_batch(float *images, float *masks, knet_targets *tg, int S, int hm) {
-    memset(tg, 0, sizeof *tg);
-    tg->batch = 2, tg->hm = hm, tg->wm = hm;
-    nn_rng r;
-    nn_rng_seed(&r, 5);
-    const int rects[2][3][4] = {{{2, 2, 8, 7}, {9, 3, 15, 12}, {1, 10, 7, 15}},
-                                {{4, 4, 12, 12}, {0, 0, 3, 16}, {0, 0, 0, 0}}};
-    const float col[3][3] = {{1.5f, -1, -1}, {-1, 1.5f, -1}, {-1, -1, 1.5f}};
-    for (int b = 0; b < 2; b++) {
-        float *img = images + (size_t)b * 3 * S * S;
-        for (int i = 0; i < 3 * S * S; i++) img[i] = 0.3f * nn_rng_normal(&r);
-        int n = b == 0 ? 3 : 2;
-        tg->n_gt[b] = n;
-        tg->masks[b] = masks + (size_t)b * 3 * hm * hm;
-        memset(tg->masks[b], 0, sizeof(float) * 3 * hm * hm);
-        for (int k = 0; k < n; k++) {
-            const int *q = rects[b][k];
-            for (int y = q[1]; y < q[3]; y++)
-                for (int x = q[0]; x < q[2]; x++) {
-                    /* later rectangles cover earlier ones */
-                    for (int j = 0; j < k; j++) tg->masks[b][(size_t)j * hm * hm + y * hm + x] = 0;
-                    tg->masks[b][(size_t)k * hm * hm + y * hm + x] = 1;
-                    for (int c = 0; c < 3; c++)
-                        for (int dy = 0; dy < S / hm; dy++)
-                            for (int dx = 0; dx < S / hm; dx++)
-                                img[(size_t)c * S * S + (y * (S / hm) + dy) * S + x * (S / hm) + dx] += col[k][c];
-                }
-        }
-    }
-}
-
-static float step(knet_model *m, tp_tape *t, nn_optim *opt, const float *host, const knet_targets *tg,
-                  float lr, es_error *err) {
-    const knet_config *c = &m->cfg;
-    tp_reset(t, 1);
-    nn_tensor x = tp_new(t, 0, 4, NN_SHAPE(tg->batch, 3, c->image_size, c->image_size));
-    if (!t->rc) t->rc = nn_tensor_upload(t->ctx, &x, host, &t->err);
-    knet_outputs out;
-    knet_forward(m, t, &x, &out);
-    knet_losses L;
-    CHECK_OK(knet_loss(m, t, &out, tg, &L, err), err);
-    CHECK_OK(nn_params_zero_grad(m->ps, t->ctx, err), err);
-    CHECK_OK(tp_backward(t, err), err);
-    float norm;
-    CHECK_OK(nn_clip_grad_norm(m->ps, t->ctx, 1.0f, &norm, err), err);
-    CHECK(isfinite(norm));
-    if (opt) CHECK_OK(nn_optim_step(opt, t->ctx, lr, err), err);
-    return L.total;
+static void make_batch(float *images, float *masks, knet_targets *tg, int S) {
+    static const int rects[2][KNET_TEST_MAX_RECTS][4] = {{{2, 2, 8, 7}, {9, 3, 15, 12}, {1, 10, 7, 15}},
+                                                         {{4, 4, 12, 12}, {0, 0, 3, 16}, {0, 0, 0, 0}}};
+    static const int n_rects[2] = {3, 2};
+    knet_test_batch(images, masks, tg, 2, S, S, 5, rects, n_rects);
 }
 
 static void test_loss_falls(void) {
@@ -94,12 +50,12 @@ static void test_loss_falls(void) {
     tp_init(&t, ctx, arena, 1);
     int S = c.image_size, hm = S / 4;
     float *images = malloc(sizeof(float) * 2 * 3 * S * S);
-    float *masks = malloc(sizeof(float) * 2 * 3 * hm * hm);
+    float *masks = malloc(sizeof(float) * 2 * KNET_TEST_MAX_RECTS * hm * hm);
     knet_targets tg;
-    make_batch(images, masks, &tg, S, hm);
+    make_batch(images, masks, &tg, S);
     float first = 0, last = 0;
     for (int i = 0; i < 60; i++) {
-        float l = step(&m, &t, opt, images, &tg, 2e-3f, &err);
+        float l = knet_test_step(&m, &t, opt, images, &tg, 2e-3f, NULL, NULL, &err);
         CHECK(isfinite(l));
         if (i == 0) first = l;
         last = l;
@@ -129,11 +85,11 @@ static void test_empty_image(void) {
     tp_init(&t, ctx, arena, 1);
     int S = c.image_size, hm = S / 4;
     float *images = malloc(sizeof(float) * 2 * 3 * S * S);
-    float *masks = malloc(sizeof(float) * 2 * 3 * hm * hm);
+    float *masks = malloc(sizeof(float) * 2 * KNET_TEST_MAX_RECTS * hm * hm);
     knet_targets tg;
-    make_batch(images, masks, &tg, S, hm);
+    make_batch(images, masks, &tg, S);
     tg.n_gt[0] = tg.n_gt[1] = 0;
-    float l = step(&m, &t, NULL, images, &tg, 0, &err);
+    float l = knet_test_step(&m, &t, NULL, images, &tg, 0, NULL, NULL, &err);
     CHECK(isfinite(l) && l >= 0);
     /* wrong target size is an error, not a crash */
     tg.hm = 8;

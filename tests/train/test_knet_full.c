@@ -11,13 +11,8 @@
  *    tests/train/fixtures/knet_full_twin.bin): same weights and a 64 x 96 image -> the
  *    features (loc, loc + seg) agree to 1e-4 relative and every trainable parameter's
  *    gradient of sum(loc r1) + sum(xf r2) to 1e-3 (max |C - torch| / max |torch|). */
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "es_test.h"
-#include "knet/knet.h"
 #include "knet/knet_resnet50.h"
+#include "knet_check.h"
 
 /* The full preset at a quarter of ResNet-50's widths (same depth: 3, 4, 6, 3 Bottlenecks). */
 static knet_config small_full_config(void) {
@@ -34,51 +29,12 @@ static knet_config small_full_config(void) {
 
 enum { B = 2, H = 64, W = 96, HM = H / 4, WM = W / 4 };
 
-/* Image b: rectangles of distinct colours on noise; their masks at HM x WM. */
+/* Image b: two rectangles of distinct colours on noise; their masks at HM x WM. */
 static void make_batch(float *images, float *masks, knet_targets *tg) {
-    memset(tg, 0, sizeof *tg);
-    tg->batch = B, tg->hm = HM, tg->wm = WM;
-    nn_rng r;
-    nn_rng_seed(&r, 7);
-    const int rects[B][2][4] = {{{2, 2, 10, 9}, {12, 4, 22, 14}}, {{4, 3, 14, 12}, {0, 10, 24, 16}}};
-    const float col[2][3] = {{1.5f, -1, -1}, {-1, 1.5f, -1}};
-    for (int b = 0; b < B; b++) {
-        float *img = images + (size_t)b * 3 * H * W;
-        for (int i = 0; i < 3 * H * W; i++) img[i] = 0.3f * nn_rng_normal(&r);
-        tg->n_gt[b] = 2;
-        tg->masks[b] = masks + (size_t)b * 2 * HM * WM;
-        memset(tg->masks[b], 0, sizeof(float) * 2 * HM * WM);
-        for (int k = 0; k < 2; k++) {
-            const int *q = rects[b][k];
-            for (int y = q[1]; y < q[3]; y++)
-                for (int x = q[0]; x < q[2]; x++) {
-                    if (k == 1) tg->masks[b][y * WM + x] = 0; /* the second covers the first */
-                    tg->masks[b][(size_t)k * HM * WM + y * WM + x] = 1;
-                    for (int c = 0; c < 3; c++)
-                        for (int dy = 0; dy < 4; dy++)
-                            for (int dx = 0; dx < 4; dx++)
-                                img[(size_t)c * H * W + (y * 4 + dy) * W + x * 4 + dx] += col[k][c];
-                }
-        }
-    }
-}
-
-static float step(knet_model *m, tp_tape *t, nn_optim *opt, const float *host, const knet_targets *tg,
-                  float lr, knet_outputs *out, es_error *err) {
-    tp_reset(t, 1);
-    nn_tensor x = tp_new(t, 0, 4, NN_SHAPE(B, 3, H, W));
-    if (!t->rc) t->rc = nn_tensor_upload(t->ctx, &x, host, &t->err);
-    knet_forward(m, t, &x, out);
-    knet_losses L = {0};
-    CHECK_OK(knet_loss(m, t, out, tg, &L, err), err);
-    CHECK(isfinite(L.cls) && isfinite(L.mask) && isfinite(L.dice));
-    CHECK_OK(nn_params_zero_grad(m->ps, t->ctx, err), err);
-    CHECK_OK(tp_backward(t, err), err);
-    float norm = 0;
-    CHECK_OK(nn_clip_grad_norm(m->ps, t->ctx, 1.0f, &norm, err), err);
-    CHECK(isfinite(norm) && norm > 0);
-    if (opt) CHECK_OK(nn_optim_step(opt, t->ctx, lr, err), err);
-    return L.total;
+    static const int rects[B][KNET_TEST_MAX_RECTS][4] = {{{2, 2, 10, 9}, {12, 4, 22, 14}},
+                                                         {{4, 3, 14, 12}, {0, 10, 24, 16}}};
+    static const int n_rects[B] = {2, 2};
+    knet_test_batch(images, masks, tg, B, H, W, 7, rects, n_rects);
 }
 
 static float *copy_param(knet_model *m, const char *name) {
@@ -138,7 +94,7 @@ static void test_full_trains_and_freezes(void) {
     tp_tape t;
     tp_init(&t, ctx, arena, 1);
     float *images = malloc(sizeof(float) * B * 3 * H * W);
-    float *masks = malloc(sizeof(float) * B * 2 * HM * WM);
+    float *masks = malloc(sizeof(float) * B * KNET_TEST_MAX_RECTS * HM * WM);
     knet_targets tg;
     make_batch(images, masks, &tg);
     static const char *const frozen[] = {"backbone.conv1.weight", "backbone.layer1.0.conv2.weight",
@@ -149,8 +105,9 @@ static void test_full_trains_and_freezes(void) {
     float first = 0, last = 0;
     knet_outputs out;
     for (int i = 0; i < 12; i++) {
-        float l = step(&m, &t, opt, images, &tg, 1e-3f, &out, &err);
-        CHECK(isfinite(l));
+        float norm = 0;
+        float l = knet_test_step(&m, &t, opt, images, &tg, 1e-3f, &out, &norm, &err);
+        CHECK(isfinite(l) && norm > 0);
         if (i == 0) {
             first = l;
             CHECK_EQ_INT(out.hm, HM);
@@ -271,57 +228,6 @@ static void test_config_key(void) {
 
 /* ---- PyTorch twin of the feature path ---- */
 
-#define MAX_ARRAYS 512
-
-typedef struct fx_array {
-    char name[160];
-    int64_t numel;
-    float *data;
-} fx_array;
-
-static fx_array arrays[MAX_ARRAYS];
-static int n_arrays;
-
-/* u32 count, then per array: u32 name length, name, u32 ndim, ndim x u32 dims, f32 data */
-static int load_fixture(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    uint32_t n;
-    int ok = fread(&n, 4, 1, f) == 1 && n <= MAX_ARRAYS;
-    for (uint32_t i = 0; ok && i < n; i++) {
-        fx_array *a = &arrays[i];
-        uint32_t len, nd, dims[NN_MAX_DIMS];
-        ok = fread(&len, 4, 1, f) == 1 && len < sizeof a->name && fread(a->name, 1, len, f) == len;
-        if (!ok) break;
-        a->name[len] = 0;
-        ok = fread(&nd, 4, 1, f) == 1 && nd <= NN_MAX_DIMS && fread(dims, 4, nd, f) == nd;
-        if (!ok) break;
-        a->numel = 1;
-        for (uint32_t d = 0; d < nd; d++) a->numel *= dims[d];
-        a->data = malloc((size_t)a->numel * 4 + 4);
-        ok = a->data && fread(a->data, 4, (size_t)a->numel, f) == (size_t)a->numel;
-        n_arrays = (int)i + 1;
-    }
-    fclose(f);
-    return ok;
-}
-
-static fx_array *find(const char *name) {
-    for (int i = 0; i < n_arrays; i++)
-        if (!strcmp(arrays[i].name, name)) return &arrays[i];
-    return NULL;
-}
-
-static double rel_err(const float *a, const float *b, int64_t n) {
-    double md = 0, mb = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (d > md) md = d;
-        if (fabs(b[i]) > mb) mb = fabs(b[i]);
-    }
-    return md / (mb > 1e-12 ? mb : 1e-12);
-}
-
 /* keep in sync with scripts/twins/knet_full_twin.py */
 static knet_config twin_config(void) {
     knet_config c = knet_config_full();
@@ -330,10 +236,16 @@ static knet_config twin_config(void) {
     return c;
 }
 
+/* the parameters of the feature path: backbone, neck and the kernel head's convs */
+static int feature_path_param(const char *name) {
+    return (!strncmp(name, "backbone.", 9) || !strncmp(name, "neck.", 5) || !strncmp(name, "rpn.", 4)) &&
+           strcmp(name, "rpn.init_kernels.weight");
+}
+
 static void test_twin_features(void) {
     char path[4200];
     snprintf(path, sizeof path, "%s/tests/train/fixtures/knet_full_twin.bin", ES_SOURCE_DIR);
-    if (!load_fixture(path)) {
+    if (!twin_load(path)) {
         CHECK_MSG(0, "cannot read %s", path);
         return;
     }
@@ -346,30 +258,14 @@ static void test_twin_features(void) {
     CHECK_OK(knet_model_create(&m, &c, ctx, 1, &err), &err);
     if (!m.ps) return;
     /* every backbone and neck parameter comes from the fixture */
-    int np = nn_params_count(m.ps), loaded = 0, want = 0;
-    for (int i = 0; i < np; i++) {
-        const char *name = nn_params_name(m.ps, i);
-        if (strncmp(name, "backbone.", 9) && strncmp(name, "neck.", 5) && strncmp(name, "rpn.", 4)) continue;
-        if (!strcmp(name, "rpn.init_kernels.weight")) continue;
-        want++;
-        char key[200];
-        snprintf(key, sizeof key, "param.%s", name);
-        fx_array *a = find(key);
-        nn_tensor *t = nn_params_tensor(m.ps, i);
-        if (!a || a->numel != t->numel) {
-            CHECK_MSG(0, "fixture lacks %s or its size differs", key);
-            continue;
-        }
-        CHECK_OK(nn_tensor_upload(ctx, t, a->data, &err), &err);
-        loaded++;
-    }
+    int np = nn_params_count(m.ps), want = 0, loaded = twin_upload_params(ctx, m.ps, feature_path_param, &want);
     CHECK_EQ_INT(loaded, want);
     nn_arena *arena = NULL;
     CHECK_OK(nn_arena_create(&arena, ctx, 16u << 20, &err), &err);
     tp_tape t;
     tp_init(&t, ctx, arena, 1);
-    fx_array *in = find("input"), *floc = find("out.loc"), *fxf = find("out.xf"), *rl = find("r.loc"),
-             *rx = find("r.xf");
+    twin_array *in = twin_find("input"), *floc = twin_find("out.loc"), *fxf = twin_find("out.xf"), *rl = twin_find("r.loc"),
+             *rx = twin_find("r.xf");
     CHECK(in && floc && fxf && rl && rx && in->numel == 3 * 64 * 96);
     if (!in || !floc || !fxf || !rl || !rx || in->numel != 3 * 64 * 96) return;
     nn_tensor x = tp_new(&t, 0, 4, NN_SHAPE(1, 3, 64, 96));
@@ -379,7 +275,8 @@ static void test_twin_features(void) {
     CHECK_OK(t.rc, &t.err);
     CHECK(loc.numel == floc->numel && xf.numel == fxf->numel);
     if (t.rc || loc.numel != floc->numel || xf.numel != fxf->numel) return;
-    double e_loc = rel_err(loc.data, floc->data, loc.numel), e_xf = rel_err(xf.data, fxf->data, xf.numel);
+    double e_loc = twin_rel_err(loc.data, floc->data, loc.numel, 1e-12),
+           e_xf = twin_rel_err(xf.data, fxf->data, xf.numel, 1e-12);
     printf("  features: loc rel %.2e, xf rel %.2e (%d x %d at stride 8)\n", e_loc, e_xf, loc.shape[2], loc.shape[3]);
     CHECK(e_loc < 1e-4 && e_xf < 1e-4);
     /* d(sum(loc r1) + sum(xf r2)): seed the outputs' grads, then the tape */
@@ -394,7 +291,7 @@ static void test_twin_features(void) {
         const nn_tensor *p = nn_params_tensor(m.ps, i);
         char key[200];
         snprintf(key, sizeof key, "grad.%s", nn_params_name(m.ps, i));
-        fx_array *g = find(key);
+        twin_array *g = twin_find(key);
         if (!g) {
             const char *name = nn_params_name(m.ps, i);
             /* the fixture has a gradient for every trainable feature-path parameter */
@@ -404,7 +301,7 @@ static void test_twin_features(void) {
         }
         CHECK_MSG(p->grad != NULL, "%s is frozen here but trainable in the twin", key);
         if (!p->grad || g->numel != p->numel) continue;
-        double e = rel_err(p->grad, g->data, p->numel);
+        double e = twin_rel_err(p->grad, g->data, p->numel, 1e-12);
         compared++;
         if (e > worst) worst = e, worst_name = nn_params_name(m.ps, i);
         CHECK_MSG(e < 1e-3, "%s rel %.2e", key, e);
@@ -415,8 +312,7 @@ static void test_twin_features(void) {
     nn_arena_free(arena);
     knet_model_free(&m);
     nn_ctx_free(ctx);
-    for (int i = 0; i < n_arrays; i++) free(arrays[i].data);
-    n_arrays = 0;
+    twin_free();
 }
 
 int main(void) {

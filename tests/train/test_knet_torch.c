@@ -2,72 +2,16 @@
  * fixture tests/train/fixtures/knet_twin.bin): same weights, same batch, same targets ->
  * the four losses and the gradient of every parameter agree to a relative error < 1e-3
  * (per tensor: max |c - torch| / max |torch|; the llm.c test_gpt2 approach). */
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
+#include "knet_check.h"
 
-#include "es_test.h"
-#include "knet/knet.h"
-
-#define MAX_ARRAYS 1024
+/* a gradient that is zero in exact arithmetic (attention key bias: softmax ignores a
+ * per-row constant) is rounding noise on both sides: judged against GRAD_FLOOR */
 #define GRAD_FLOOR 1e-5
-
-typedef struct fx_array {
-    char name[160];
-    int ndim, dims[NN_MAX_DIMS];
-    int64_t numel;
-    float *data;
-} fx_array;
-
-static fx_array arrays[MAX_ARRAYS];
-static int n_arrays;
-
-static int load_fixture(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    uint32_t n;
-    int ok = fread(&n, 4, 1, f) == 1 && n <= MAX_ARRAYS;
-    for (uint32_t i = 0; ok && i < n; i++) {
-        fx_array *a = &arrays[i];
-        uint32_t len, nd, dims[NN_MAX_DIMS];
-        ok = fread(&len, 4, 1, f) == 1 && len < sizeof a->name && fread(a->name, 1, len, f) == len;
-        if (!ok) break;
-        a->name[len] = 0;
-        ok = fread(&nd, 4, 1, f) == 1 && nd <= NN_MAX_DIMS && fread(dims, 4, nd, f) == nd;
-        if (!ok) break;
-        a->ndim = (int)nd;
-        a->numel = 1;
-        for (uint32_t d = 0; d < nd; d++) a->dims[d] = (int)dims[d], a->numel *= dims[d];
-        a->data = malloc((size_t)a->numel * 4 + 4);
-        ok = a->data && fread(a->data, 4, (size_t)a->numel, f) == (size_t)a->numel;
-        n_arrays = (int)i + 1;
-    }
-    fclose(f);
-    return ok;
-}
-
-static fx_array *find(const char *name) {
-    for (int i = 0; i < n_arrays; i++)
-        if (!strcmp(arrays[i].name, name)) return &arrays[i];
-    return NULL;
-}
-
-static double rel_err(const float *a, const float *b, int64_t n) {
-    double md = 0, mb = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (d > md) md = d;
-        if (fabs(b[i]) > mb) mb = fabs(b[i]);
-    }
-    /* a gradient that is zero in exact arithmetic (attention key bias: softmax ignores a
-     * per-row constant) is rounding noise on both sides: judged against GRAD_FLOOR */
-    return md / (mb > GRAD_FLOOR ? mb : GRAD_FLOOR);
-}
 
 static void test_twin(void) {
     char path[4200];
     snprintf(path, sizeof path, "%s/tests/train/fixtures/knet_twin.bin", ES_SOURCE_DIR);
-    if (!load_fixture(path)) {
+    if (!twin_load(path)) {
         CHECK_MSG(0, "cannot read %s", path);
         return;
     }
@@ -81,25 +25,13 @@ static void test_twin(void) {
     if (!ctx) return;
     knet_model m;
     CHECK_OK(knet_model_create(&m, &c, ctx, 1, &err), &err);
-    int np = nn_params_count(m.ps), loaded = 0;
-    for (int i = 0; i < np; i++) {
-        char key[200];
-        snprintf(key, sizeof key, "param.%s", nn_params_name(m.ps, i));
-        fx_array *a = find(key);
-        nn_tensor *t = nn_params_tensor(m.ps, i);
-        if (!a || a->numel != t->numel) {
-            CHECK_MSG(0, "fixture lacks %s or its size differs", key);
-            continue;
-        }
-        CHECK_OK(nn_tensor_upload(ctx, t, a->data, &err), &err);
-        loaded++;
-    }
+    int np = nn_params_count(m.ps), loaded = twin_upload_params(ctx, m.ps, NULL, NULL);
     CHECK_EQ_INT(loaded, np);
     nn_arena *arena = NULL;
     CHECK_OK(nn_arena_create(&arena, ctx, 16u << 20, &err), &err);
     tp_tape t;
     tp_init(&t, ctx, arena, 1);
-    fx_array *in = find("input");
+    twin_array *in = twin_find("input");
     CHECK(in && in->numel == 2 * 3 * 64 * 64);
     knet_targets tg;
     memset(&tg, 0, sizeof tg);
@@ -107,7 +39,7 @@ static void test_twin(void) {
     for (int b = 0; b < 2; b++) {
         char key[16];
         snprintf(key, sizeof key, "gt.%d", b);
-        fx_array *g = find(key);
+        twin_array *g = twin_find(key);
         CHECK(g != NULL);
         if (!g || !in) return;
         tg.n_gt[b] = g->dims[0];
@@ -124,7 +56,7 @@ static void test_twin(void) {
     const char *names[4] = {"loss.total", "loss.cls", "loss.mask", "loss.dice"};
     float mine[4] = {L.total, L.cls, L.mask, L.dice};
     for (int k = 0; k < 4; k++) {
-        fx_array *a = find(names[k]);
+        twin_array *a = twin_find(names[k]);
         CHECK(a != NULL);
         if (!a) continue;
         double e = fabs(mine[k] - a->data[0]) / fabs(a->data[0]);
@@ -137,10 +69,10 @@ static void test_twin(void) {
     for (int i = 0; i < np; i++) {
         char key[200];
         snprintf(key, sizeof key, "grad.%s", nn_params_name(m.ps, i));
-        fx_array *a = find(key);
+        twin_array *a = twin_find(key);
         nn_tensor *p = nn_params_tensor(m.ps, i);
         if (!a || a->numel != p->numel) continue;
-        double e = rel_err(p->grad, a->data, p->numel);
+        double e = twin_rel_err(p->grad, a->data, p->numel, GRAD_FLOOR);
         double mb = 0;
         for (int64_t j = 0; j < p->numel; j++) mb = fabs(a->data[j]) > mb ? fabs(a->data[j]) : mb;
         if (mb >= GRAD_FLOOR && e > worst) worst = e, worst_name = nn_params_name(m.ps, i);
@@ -157,7 +89,7 @@ static void test_twin(void) {
     nn_arena_free(arena);
     knet_model_free(&m);
     nn_ctx_free(ctx);
-    for (int i = 0; i < n_arrays; i++) free(arrays[i].data);
+    twin_free();
 }
 
 int main(void) {
