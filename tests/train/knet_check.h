@@ -116,6 +116,15 @@ static inline int twin_load(const char *path) {
     return ok;
 }
 
+/* tests/train/fixtures/<name> from the source tree; a failed check when unreadable */
+static inline int twin_open(const char *name) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/tests/train/fixtures/%s", ES_SOURCE_DIR, name);
+    int ok = twin_load(path);
+    CHECK_MSG(ok, "cannot read %s", path);
+    return ok;
+}
+
 static inline void twin_free(void) {
     for (int i = 0; i < twin_n_arrays; i++) free(twin_arrays[i].data);
     twin_n_arrays = 0;

@@ -243,12 +243,7 @@ static int feature_path_param(const char *name) {
 }
 
 static void test_twin_features(void) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/tests/train/fixtures/knet_full_twin.bin", ES_SOURCE_DIR);
-    if (!twin_load(path)) {
-        CHECK_MSG(0, "cannot read %s", path);
-        return;
-    }
+    if (!twin_open("knet_full_twin.bin")) return;
     es_error err = {0};
     nn_ctx *ctx = NULL;
     CHECK_OK(nn_ctx_create(&ctx, NN_REQUEST_CPU, 1, &err), &err);

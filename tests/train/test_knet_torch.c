@@ -9,12 +9,7 @@
 #define GRAD_FLOOR 1e-5
 
 static void test_twin(void) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/tests/train/fixtures/knet_twin.bin", ES_SOURCE_DIR);
-    if (!twin_load(path)) {
-        CHECK_MSG(0, "cannot read %s", path);
-        return;
-    }
+    if (!twin_open("knet_twin.bin")) return;
     es_error err = {0};
     knet_config c = knet_config_tiny();
     c.image_size = 64, c.num_kernels = 6, c.channels = 16, c.stem = 8;
