@@ -221,7 +221,7 @@ int nn_conv2d_cpu_direct(void) { return direct_allowed(); }
 
 int conv_direct_applies(const conv_geom *g, const nn_conv2d_opts *o) {
     /* unpadded 1x1 convolutions need no columns: ops_conv.c hands them to sgemm as they are */
-    if (g->direct || g->groups != 1 || o->stride_h != 1 || o->stride_w != 1 || g->ow < FWD_NR) return 0;
+    if (g->input_is_cols || g->groups != 1 || o->stride_h != 1 || o->stride_w != 1 || g->ow < FWD_NR) return 0;
     int64_t plane = (int64_t)(g->h + 2 * o->pad_h) * ((g->w + 2 * o->pad_w + 7) & ~7);
     if (plane * g->cin > INT32_MAX) return 0; /* tap offsets are int32 (pad_input's rows) */
     return direct_allowed();

@@ -8,7 +8,7 @@
 typedef struct conv_geom {
     int n, cin, h, w, cout, kh, kw, oh, ow, groups, cg, coutg;
     int64_t ckk, ohw;
-    int direct; /* 1x1, stride 1, no padding: the input is its own column matrix */
+    int input_is_cols; /* 1x1, stride 1, no padding: the input is its own column matrix */
 } conv_geom;
 
 /* Whether conv_direct_forward / conv_direct_wgrad take this convolution: one group, stride

@@ -53,7 +53,7 @@ static int conv_check(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *w, const
     g->coutg = g->cout / g->groups;
     g->ckk = (int64_t)g->cg * g->kh * g->kw;
     g->ohw = (int64_t)g->oh * g->ow;
-    g->direct = g->kh == 1 && g->kw == 1 && o->stride_h == 1 && o->stride_w == 1 &&
+    g->input_is_cols = g->kh == 1 && g->kw == 1 && o->stride_h == 1 && o->stride_w == 1 &&
                 o->pad_h == 0 && o->pad_w == 0;
     return ES_OK;
 }
@@ -135,7 +135,7 @@ static int transposed_geom(const conv_geom *g, const nn_conv2d_opts *o, conv_geo
     t->ow = g->w;
     t->ckk = (int64_t)g->coutg * g->kh * g->kw;
     t->ohw = (int64_t)g->h * g->w;
-    t->direct = 0;
+    t->input_is_cols = 0;
     return 1;
 }
 
@@ -211,12 +211,12 @@ static void tile_bounds(const tile_job *j, int64_t t, int *img, int *gr, int *oy
     *oy1 = *oy0 + j->rows < j->g->oh ? *oy0 + j->rows : j->g->oh;
 }
 
-/* columns of tile t: cols buffer or, for direct 1x1, the input itself (ld = ohw) */
+/* columns of tile t: cols buffer or, for an unpadded stride-1 1x1, the input itself (ld = ohw) */
 static const float *tile_cols(const tile_job *j, int img, int gr, int oy0, int oy1, float *buf,
                               int *ld) {
     const conv_geom *g = j->g;
     const float *xin = j->in + ((int64_t)img * g->groups + gr) * g->cg * g->h * g->w;
-    if (g->direct) {
+    if (g->input_is_cols) {
         *ld = (int)g->ohw;
         return xin + (int64_t)oy0 * g->ow;
     }
@@ -268,7 +268,7 @@ static int tile_setup(nn_ctx *ctx, tile_job *j, const conv_geom *g, const nn_con
     /* equal bands: the weight gradient deals tiles to its tasks round robin, and a short
      * last band would leave one task with most of the work */
     if (j->tiles > 0) j->rows = (g->oh + j->tiles - 1) / j->tiles;
-    j->scratch_floats = (g->direct ? 0 : (int64_t)j->rows * per_row) + 16;
+    j->scratch_floats = (g->input_is_cols ? 0 : (int64_t)j->rows * per_row) + 16;
     j->scratch = nn_scratch(ctx, 0, (size_t)(j->scratch_floats * ctx->threads) * sizeof(float), err);
     return j->scratch ? ES_OK : ES_ERR_NOMEM;
 }
@@ -328,7 +328,7 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *w, cons
     if (!x->grad) return ES_OK;
     conv_geom tg;
     nn_conv2d_opts to;
-    if (g.direct) {
+    if (g.input_is_cols) {
         /* dx (cg, hw) += W^T dy, per image and group */
         int64_t wg = (int64_t)g.coutg * g.ckk;
         for (int i = 0; i < g.n; i++)
