@@ -1,14 +1,12 @@
-/* knet_model.c: K-Net parameters (names after the reference where they map) and forward.
- * Two architectures, chosen by cfg.preset (docs/knet.md):
+/* knet_model.c: K-Net parameters (names after the reference where they map), the tiny
+ * preset's feature path and the kernel-update stages both presets share (docs/knet.md):
  *   tiny: GroupNorm BasicBlock ResNet -> FPN (bilinear) -> one-branch semantic FPN merged at
  *         stride 4 (coordinates on the top level); 3 mask fcs per stage.
- *   full: ResNet-50 with frozen BN (knet_resnet50.c) -> mmdet FPN (1x1 laterals, nearest
- *         top-down, 3x3 outputs) -> K-Net SemanticFPNWrapper merged at stride 8 (sine
- *         positional encoding on the top level; conv_pred + 1 aux conv) -> loc_convs /
- *         seg_convs; proposal kernels carry their object features (proposal_feats_with_obj),
- *         each stage has its feat_transform and 1 mask fc; masks are predicted at stride 8
- *         and upsampled x2 (bilinear) to the stride-4 outputs. */
-#include "knet/knet.h"
+ *   full: the feature path of knet_full_neck.c (stride 8); proposal kernels carry their
+ *         object features (proposal_feats_with_obj), each stage has its feat_transform and
+ *         1 mask fc; masks are predicted at stride 8 and upsampled x2 (bilinear) to the
+ *         stride-4 outputs. */
+#include "knet/knet_internal.h"
 #include "knet/knet_resnet50.h"
 
 #include <math.h>
@@ -17,20 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { GROUP_BACKBONE = 0, GROUP_HEAD = 1 };
-
-typedef struct declarer {
-    nn_params *ps;
-    int rc;
-    es_error *err;
-    /* inits are applied after nn_params_alloc */
-    struct init_spec { int index; nn_init_kind kind; float a, b; } *inits;
-    int n_inits, cap;
-} declarer;
-
-static void add(declarer *d, int group, nn_init_kind kind, float a, float b, int ndim,
+static void add(knet_decl *d, int group, nn_init_kind kind, float a, float b, int ndim,
                 const int *shape, const char *fmt, ...) __attribute__((format(printf, 8, 9)));
-static void add(declarer *d, int group, nn_init_kind kind, float a, float b, int ndim,
+static void add(knet_decl *d, int group, nn_init_kind kind, float a, float b, int ndim,
                 const int *shape, const char *fmt, ...) {
     if (d->rc) return;
     char name[NN_PARAM_NAME_MAX];
@@ -53,98 +40,51 @@ static void add(declarer *d, int group, nn_init_kind kind, float a, float b, int
     d->inits[d->n_inits++] = (struct init_spec){idx, kind, a, b};
 }
 
-static void add_conv(declarer *d, int group, const char *name, int cin, int cout, int k, int bias) {
+static void add_conv(knet_decl *d, int group, const char *name, int cin, int cout, int k, int bias) {
     add(d, group, NN_INIT_KAIMING_NORMAL, 0, 0, 4, NN_SHAPE(cout, cin, k, k), "%s.weight", name);
     if (bias) add(d, group, NN_INIT_ZEROS, 0, 0, 1, NN_SHAPE(cout), "%s.bias", name);
 }
 
 /* A conv with its own weight init (a, b as nn_params_init) and a zero bias. */
-static void add_conv_init(declarer *d, const char *name, nn_init_kind kind, float a, float b,
+void knet_decl_conv(knet_decl *d, const char *name, nn_init_kind kind, float a, float b,
                           int cin, int cout, int k, int bias) {
     add(d, GROUP_HEAD, kind, a, b, 4, NN_SHAPE(cout, cin, k, k), "%s.weight", name);
     if (bias) add(d, GROUP_HEAD, NN_INIT_ZEROS, 0, 0, 1, NN_SHAPE(cout), "%s.bias", name);
 }
 
-static void add_norm(declarer *d, int group, const char *name, int c) {
+void knet_decl_norm(knet_decl *d, int group, const char *name, int c) {
     add(d, group, NN_INIT_ONES, 0, 0, 1, NN_SHAPE(c), "%s.weight", name);
     add(d, group, NN_INIT_ZEROS, 0, 0, 1, NN_SHAPE(c), "%s.bias", name);
 }
 
-static void add_linear(declarer *d, const char *name, int in, int out, int bias) {
+static void add_linear(knet_decl *d, const char *name, int in, int out, int bias) {
     add(d, GROUP_HEAD, NN_INIT_XAVIER_UNIFORM, 0, 0, 2, NN_SHAPE(out, in), "%s.weight", name);
     if (bias) add(d, GROUP_HEAD, NN_INIT_ZEROS, 0, 0, 1, NN_SHAPE(out), "%s.bias", name);
 }
 
 int knet_is_full(const knet_config *c) { return !strcmp(c->preset, "full"); }
 
-static knet_r50_dims r50_dims(const knet_config *c) {
-    knet_r50_dims r = {.stem = c->stem, .frozen_stages = 1};
-    memcpy(r.widths, c->widths, sizeof r.widths);
-    return r;
-}
-
-/* Full preset: K-Net's SemanticFPNWrapper with start_level 0, end_level 3, upsample_times 2
- * (merge at stride 8). Level 0 has (end - up) stride-2 convs; level i > 0 has i convs, the
- * first (up - (end - i)) of them followed by a x2 bilinear upsampling. */
-enum { SEM_END = 3, SEM_UP = 2 };
-
-static int sem_convs(int level) { return level == 0 ? (SEM_UP == SEM_END ? 1 : SEM_END - SEM_UP) : level; }
-static int sem_upsample_after(int level, int j) { return level > 0 && j < SEM_UP - (SEM_END - level); }
-
-static void declare_full_neck(declarer *d, const knet_config *c) {
-    char n[128];
-    int C = c->channels;
-    knet_r50_dims r = r50_dims(c);
-    if (!d->rc) d->rc = knet_r50_declare(d->ps, &r, GROUP_BACKBONE, d->err);
-    /* mmdet FPN: Xavier uniform convs with bias, no norm, no activation */
-    for (int l = 0; l < 4; l++) {
-        snprintf(n, sizeof n, "neck.lateral_convs.%d.conv", l);
-        add_conv_init(d, n, NN_INIT_XAVIER_UNIFORM, 0, 0, c->widths[l], C, 1, 1);
-    }
-    for (int l = 0; l < 4; l++) {
-        snprintf(n, sizeof n, "neck.fpn_convs.%d.conv", l);
-        add_conv_init(d, n, NN_INIT_XAVIER_UNIFORM, 0, 0, C, C, 3, 1);
-    }
-    /* SemanticFPNWrapper and the ConvKernelHead's loc/seg convs: ConvModule conv (no bias,
-     * normal std 0.01) + GN + ReLU */
-    for (int l = 0; l < 4; l++)
-        for (int j = 0; j < sem_convs(l); j++) {
-            snprintf(n, sizeof n, "rpn.localization_fpn.convs_all_levels.%d.conv%d.conv", l, j);
-            add_conv_init(d, n, NN_INIT_NORMAL, 0, 0.01f, C, C, 3, 0);
-            snprintf(n, sizeof n, "rpn.localization_fpn.convs_all_levels.%d.conv%d.gn", l, j);
-            add_norm(d, GROUP_HEAD, n, C);
-        }
-    static const char *const outs[4] = {"rpn.localization_fpn.conv_pred", "rpn.localization_fpn.aux_convs.0",
-                                        "rpn.loc_convs.0", "rpn.seg_convs.0"};
-    for (int i = 0; i < 4; i++) {
-        snprintf(n, sizeof n, "%s.conv", outs[i]);
-        add_conv_init(d, n, NN_INIT_NORMAL, 0, 0.01f, C, C, 1, 0);
-        snprintf(n, sizeof n, "%s.gn", outs[i]);
-        add_norm(d, GROUP_HEAD, n, C);
-    }
-}
-
 /* Tiny preset: GN BasicBlock backbone, FPN, one-branch semantic FPN, proposal kernels. */
-static void declare_tiny_neck(declarer *d, const knet_config *c) {
+static void declare_tiny_neck(knet_decl *d, const knet_config *c) {
     char n[128];
     int C = c->channels;
     add_conv(d, GROUP_BACKBONE, "backbone.conv1", 3, c->stem, 3, 0);
-    add_norm(d, GROUP_BACKBONE, "backbone.gn1", c->stem);
+    knet_decl_norm(d, GROUP_BACKBONE, "backbone.gn1", c->stem);
     int cin = c->stem;
     for (int l = 0; l < 4; l++) {
         int w = c->widths[l];
         snprintf(n, sizeof n, "backbone.layer%d.0.conv1", l + 1);
         add_conv(d, GROUP_BACKBONE, n, cin, w, 3, 0);
         snprintf(n, sizeof n, "backbone.layer%d.0.gn1", l + 1);
-        add_norm(d, GROUP_BACKBONE, n, w);
+        knet_decl_norm(d, GROUP_BACKBONE, n, w);
         snprintf(n, sizeof n, "backbone.layer%d.0.conv2", l + 1);
         add_conv(d, GROUP_BACKBONE, n, w, w, 3, 0);
         snprintf(n, sizeof n, "backbone.layer%d.0.gn2", l + 1);
-        add_norm(d, GROUP_BACKBONE, n, w);
+        knet_decl_norm(d, GROUP_BACKBONE, n, w);
         snprintf(n, sizeof n, "backbone.layer%d.0.downsample.0", l + 1);
         add_conv(d, GROUP_BACKBONE, n, cin, w, 1, 0);
         snprintf(n, sizeof n, "backbone.layer%d.0.downsample.1", l + 1);
-        add_norm(d, GROUP_BACKBONE, n, w);
+        knet_decl_norm(d, GROUP_BACKBONE, n, w);
         cin = w;
     }
     for (int l = 0; l < 4; l++) {
@@ -154,19 +94,19 @@ static void declare_tiny_neck(declarer *d, const knet_config *c) {
         snprintf(n, sizeof n, "neck.sem_convs.%d.conv", l);
         add_conv(d, GROUP_HEAD, n, C + (l == 3 ? 2 : 0), C, 3, 0);
         snprintf(n, sizeof n, "neck.sem_convs.%d.gn", l);
-        add_norm(d, GROUP_HEAD, n, C);
+        knet_decl_norm(d, GROUP_HEAD, n, C);
     }
     add_conv(d, GROUP_HEAD, "neck.conv_out", C, C, 1, 0);
-    add_norm(d, GROUP_HEAD, "neck.gn_out", C);
+    knet_decl_norm(d, GROUP_HEAD, "neck.gn_out", C);
     /* proposal kernels (K-Net init_kernels: normal std 0.01) */
     add(d, GROUP_HEAD, NN_INIT_NORMAL, 0, 0.01f, 2, NN_SHAPE(c->num_kernels, C), "rpn.init_kernels.weight");
 }
 
-static void declare(declarer *d, const knet_config *c) {
+static void declare(knet_decl *d, const knet_config *c) {
     char n[128];
     int C = c->channels, full = knet_is_full(c);
     if (full) {
-        declare_full_neck(d, c);
+        knet_declare_full_neck(d, c);
         /* ConvKernelHead init_kernels: normal std kernel_init_std = 1 (knet_s3_r50_fpn) */
         add(d, GROUP_HEAD, NN_INIT_NORMAL, 0, 1.0f, 2, NN_SHAPE(c->num_kernels, C), "rpn.init_kernels.weight");
     } else {
@@ -175,27 +115,27 @@ static void declare(declarer *d, const knet_config *c) {
     for (int s = 0; s < c->stages; s++) {
 #define P(x) (snprintf(n, sizeof n, "head.%d." x, s), n)
         /* full: KernelUpdateHead feat_transform (1x1 conv with bias, Xavier uniform) */
-        if (full) add_conv_init(d, P("feat_transform.conv"), NN_INIT_XAVIER_UNIFORM, 0, 0, C, C, 1, 1);
+        if (full) knet_decl_conv(d, P("feat_transform.conv"), NN_INIT_XAVIER_UNIFORM, 0, 0, C, C, 1, 1);
         add_linear(d, P("kernel_update.dynamic_layer"), C, 2 * C, 1);
         add_linear(d, P("kernel_update.input_layer"), C, 2 * C, 1);
         add_linear(d, P("kernel_update.input_gate"), C, C, 1);
         add_linear(d, P("kernel_update.update_gate"), C, C, 1);
-        add_norm(d, GROUP_HEAD, P("kernel_update.norm_in"), C);
-        add_norm(d, GROUP_HEAD, P("kernel_update.norm_out"), C);
-        add_norm(d, GROUP_HEAD, P("kernel_update.input_norm_in"), C);
-        add_norm(d, GROUP_HEAD, P("kernel_update.input_norm_out"), C);
+        knet_decl_norm(d, GROUP_HEAD, P("kernel_update.norm_in"), C);
+        knet_decl_norm(d, GROUP_HEAD, P("kernel_update.norm_out"), C);
+        knet_decl_norm(d, GROUP_HEAD, P("kernel_update.input_norm_in"), C);
+        knet_decl_norm(d, GROUP_HEAD, P("kernel_update.input_norm_out"), C);
         add_linear(d, P("kernel_update.fc_layer"), C, C, 1);
-        add_norm(d, GROUP_HEAD, P("kernel_update.fc_norm"), C);
+        knet_decl_norm(d, GROUP_HEAD, P("kernel_update.fc_norm"), C);
         add_linear(d, P("attention.q"), C, C, 1);
         add_linear(d, P("attention.k"), C, C, 1);
         add_linear(d, P("attention.v"), C, C, 1);
         add_linear(d, P("attention.out_proj"), C, C, 1);
-        add_norm(d, GROUP_HEAD, P("attention_norm"), C);
+        knet_decl_norm(d, GROUP_HEAD, P("attention_norm"), C);
         add_linear(d, P("ffn.0"), C, c->ffn_channels, 1);
         add_linear(d, P("ffn.1"), c->ffn_channels, C, 1);
-        add_norm(d, GROUP_HEAD, P("ffn_norm"), C);
+        knet_decl_norm(d, GROUP_HEAD, P("ffn_norm"), C);
         add_linear(d, P("cls_fcs.0"), C, C, 0);
-        add_norm(d, GROUP_HEAD, P("cls_fcs.1"), C);
+        knet_decl_norm(d, GROUP_HEAD, P("cls_fcs.1"), C);
         /* objectness bias: prior probability 0.01 (mmcv bias_init_with_prob) */
         add(d, GROUP_HEAD, NN_INIT_XAVIER_UNIFORM, 0, 0, 2, NN_SHAPE(1, C), "head.%d.fc_cls.weight", s);
         add(d, GROUP_HEAD, NN_INIT_CONSTANT, -4.59512f, 0, 1, NN_SHAPE(1), "head.%d.fc_cls.bias", s);
@@ -203,7 +143,7 @@ static void declare(declarer *d, const knet_config *c) {
             snprintf(n, sizeof n, "head.%d.mask_fcs.%d", s, 2 * i);
             add_linear(d, n, C, C, 0);
             snprintf(n, sizeof n, "head.%d.mask_fcs.%d", s, 2 * i + 1);
-            add_norm(d, GROUP_HEAD, n, C);
+            knet_decl_norm(d, GROUP_HEAD, n, C);
         }
         add_linear(d, P("fc_mask"), C, C, 1);
 #undef P
@@ -215,7 +155,7 @@ int knet_model_create(knet_model *m, const knet_config *cfg, nn_ctx *ctx, uint64
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
     ES_CHECK(nn_params_create(&m->ps, err));
-    declarer d = {.ps = m->ps, .err = err};
+    knet_decl d = {.ps = m->ps, .err = err};
     declare(&d, cfg);
     int rc = d.rc;
     if (!rc) rc = nn_params_alloc(m->ps, ctx, err);
@@ -258,13 +198,7 @@ void knet_model_free(knet_model *m) {
 /* ---------------------------------------------------------------------------------- */
 /* Forward                                                                              */
 
-typedef struct fwd {
-    knet_model *m;
-    tp_tape *t;
-} fwd;
-
-static const nn_tensor *param(fwd *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static const nn_tensor *param(fwd *f, const char *fmt, ...) {
+const nn_tensor *knet_param(knet_fwd *f, const char *fmt, ...) {
     char name[NN_PARAM_NAME_MAX];
     va_list ap;
     va_start(ap, fmt);
@@ -278,39 +212,43 @@ static const nn_tensor *param(fwd *f, const char *fmt, ...) {
     return nn_params_tensor(f->m->ps, i);
 }
 
-static nn_tensor conv_gn(fwd *f, const nn_tensor *x, const char *conv, const char *gn, int stride,
+nn_tensor knet_conv_gn(knet_fwd *f, const nn_tensor *x, const char *conv, const char *gn, int stride,
                          int pad, int relu) {
-    nn_tensor y = tp_conv(f->t, x, param(f, "%s.weight", conv), NULL, stride, pad);
-    const nn_tensor *g = param(f, "%s.weight", gn), *b = param(f, "%s.bias", gn);
+    nn_tensor y = tp_conv(f->t, x, knet_param(f, "%s.weight", conv), NULL, stride, pad);
+    const nn_tensor *g = knet_param(f, "%s.weight", gn), *b = knet_param(f, "%s.bias", gn);
     return relu ? tp_gn_relu(f->t, &y, g, b, f->m->cfg.gn_groups) : tp_gn(f->t, &y, g, b, f->m->cfg.gn_groups);
 }
 
+nn_tensor knet_conv_bias(knet_fwd *f, const nn_tensor *x, const char *name, int stride, int pad) {
+    return tp_conv(f->t, x, knet_param(f, "%s.weight", name), knet_param(f, "%s.bias", name), stride, pad);
+}
+
 /* ResNet BasicBlock with GroupNorm and a projection shortcut. */
-static nn_tensor basic_block(fwd *f, const nn_tensor *x, int layer) {
+static nn_tensor basic_block(knet_fwd *f, const nn_tensor *x, int layer) {
     char a[96], b[96];
     snprintf(a, sizeof a, "backbone.layer%d.0.conv1", layer);
     snprintf(b, sizeof b, "backbone.layer%d.0.gn1", layer);
-    nn_tensor y = conv_gn(f, x, a, b, 2, 1, 1);
+    nn_tensor y = knet_conv_gn(f, x, a, b, 2, 1, 1);
     snprintf(a, sizeof a, "backbone.layer%d.0.conv2", layer);
     snprintf(b, sizeof b, "backbone.layer%d.0.gn2", layer);
-    y = conv_gn(f, &y, a, b, 1, 1, 0);
+    y = knet_conv_gn(f, &y, a, b, 1, 1, 0);
     snprintf(a, sizeof a, "backbone.layer%d.0.downsample.0", layer);
     snprintf(b, sizeof b, "backbone.layer%d.0.downsample.1", layer);
-    nn_tensor s = conv_gn(f, x, a, b, 2, 0, 0);
+    nn_tensor s = knet_conv_gn(f, x, a, b, 2, 0, 0);
     y = tp_add(f->t, &y, &s);
     return tp_relu(f->t, &y);
 }
 
-static nn_tensor linear(fwd *f, const nn_tensor *x, const char *name, int bias) {
-    return tp_linear(f->t, x, param(f, "%s.weight", name), bias ? param(f, "%s.bias", name) : NULL);
+static nn_tensor linear(knet_fwd *f, const nn_tensor *x, const char *name, int bias) {
+    return tp_linear(f->t, x, knet_param(f, "%s.weight", name), bias ? knet_param(f, "%s.bias", name) : NULL);
 }
 
-static nn_tensor layernorm(fwd *f, const nn_tensor *x, const char *name) {
-    return tp_ln(f->t, x, param(f, "%s.weight", name), param(f, "%s.bias", name));
+static nn_tensor layernorm(knet_fwd *f, const nn_tensor *x, const char *name) {
+    return tp_ln(f->t, x, knet_param(f, "%s.weight", name), knet_param(f, "%s.bias", name));
 }
 
 /* Coordinate channels in [-1, 1] (x then y), as K-Net's cat_coors on the top level. */
-static nn_tensor coords(fwd *f, int b, int h, int w) {
+static nn_tensor coords(knet_fwd *f, int b, int h, int w) {
     nn_tensor c = tp_new(f->t, 0, 4, NN_SHAPE(b, 2, h, w));
     if (f->t->rc) return c;
     float *host = malloc((size_t)c.numel * sizeof *host);
@@ -332,7 +270,7 @@ static nn_tensor coords(fwd *f, int b, int h, int w) {
 }
 
 /* 0/1 masks (logit > 0, i.e. sigmoid > 0.5) without a gradient. */
-static nn_tensor binarise(fwd *f, const nn_tensor *logits) {
+static nn_tensor binarise(knet_fwd *f, const nn_tensor *logits) {
     nn_tensor y = tp_new(f->t, 0, logits->ndim, logits->shape);
     if (f->t->rc) return y;
     float *host = malloc((size_t)y.numel * sizeof *host);
@@ -348,9 +286,9 @@ static nn_tensor binarise(fwd *f, const nn_tensor *logits) {
     return y;
 }
 
-static nn_tensor neck(fwd *f, const nn_tensor *images) {
+static nn_tensor neck(knet_fwd *f, const nn_tensor *images) {
     const knet_config *c = &f->m->cfg;
-    nn_tensor x = conv_gn(f, images, "backbone.conv1", "backbone.gn1", 2, 1, 1);
+    nn_tensor x = knet_conv_gn(f, images, "backbone.conv1", "backbone.gn1", 2, 1, 1);
     nn_tensor feats[4];
     for (int l = 0; l < 4; l++) {
         x = basic_block(f, &x, l + 1);
@@ -359,8 +297,8 @@ static nn_tensor neck(fwd *f, const nn_tensor *images) {
     /* FPN top-down on the 1x1 laterals (bilinear upsampling) */
     nn_tensor lat[4];
     for (int l = 0; l < 4; l++)
-        lat[l] = tp_conv(f->t, &feats[l], param(f, "neck.lateral_convs.%d.weight", l),
-                         param(f, "neck.lateral_convs.%d.bias", l), 1, 0);
+        lat[l] = tp_conv(f->t, &feats[l], knet_param(f, "neck.lateral_convs.%d.weight", l),
+                         knet_param(f, "neck.lateral_convs.%d.bias", l), 1, 0);
     for (int l = 2; l >= 0 && !f->t->rc; l--) {
         nn_tensor up = tp_resize(f->t, &lat[l + 1], lat[l].shape[2], lat[l].shape[3]);
         lat[l] = tp_add(f->t, &lat[l], &up);
@@ -378,116 +316,16 @@ static nn_tensor neck(fwd *f, const nn_tensor *images) {
         char a[64], g[64];
         snprintf(a, sizeof a, "neck.sem_convs.%d.conv", l);
         snprintf(g, sizeof g, "neck.sem_convs.%d.gn", l);
-        nn_tensor y = conv_gn(f, &in, a, g, 1, 1, 1);
+        nn_tensor y = knet_conv_gn(f, &in, a, g, 1, 1, 1);
         if (l > 0) y = tp_resize(f->t, &y, h4, w4);
         sum = l == 0 ? y : tp_add(f->t, &sum, &y);
     }
     (void)c;
-    return conv_gn(f, &sum, "neck.conv_out", "neck.gn_out", 1, 0, 1);
-}
-
-/* ---- full preset ---- */
-
-/* conv with bias: parameters `name`.weight, `name`.bias */
-static nn_tensor conv_b(fwd *f, const nn_tensor *x, const char *name, int stride, int pad) {
-    return tp_conv(f->t, x, param(f, "%s.weight", name), param(f, "%s.bias", name), stride, pad);
-}
-
-/* mmcv ConvModule(conv without bias, GN, ReLU): parameters `name`.conv.weight, `name`.gn.* */
-static nn_tensor conv_module(fwd *f, const nn_tensor *x, const char *name, int stride, int pad) {
-    char a[160], g[160]; /* name: up to 127 chars */
-    snprintf(a, sizeof a, "%s.conv", name);
-    snprintf(g, sizeof g, "%s.gn", name);
-    return conv_gn(f, x, a, g, stride, pad, 1);
-}
-
-/* Nearest x2 upsampling (F.interpolate(mode='nearest') to twice the size), composed of
- * views and self-concatenations so that backward sums the four copies:
- * (B, C, H, W) -> (B, C, H, W, 1) ++ itself on dim 4 -> (B, C, H, 1, 2W) ++ itself on
- * dim 3 -> (B, C, 2H, 2W). */
-static nn_tensor upsample_nearest2(fwd *f, const nn_tensor *x) {
-    int b = x->shape[0], c = x->shape[1], h = x->shape[2], w = x->shape[3];
-    nn_tensor v = tp_view(f->t, x, 5, NN_SHAPE(b, c, h, w, 1));
-    nn_tensor cols = tp_concat2(f->t, &v, &v, 4);
-    v = tp_view(f->t, &cols, 5, NN_SHAPE(b, c, h, 1, 2 * w));
-    nn_tensor rows = tp_concat2(f->t, &v, &v, 3);
-    return tp_view(f->t, &rows, 4, NN_SHAPE(b, c, 2 * h, 2 * w));
-}
-
-/* mmcv SinePositionalEncoding(num_feats = C/2, temperature 10000, normalize, scale 2 pi,
- * eps 1e-6) of an all-valid (h, w) mask, as (1, C, h, w): channels [0, C/2) encode y,
- * [C/2, C) encode x; within each half channel k is sin (k even) or cos (k odd) of
- * embed / 10000^(2 floor(k/2) / (C/2)), embed = (i + 1) / (n + eps) * 2 pi. */
-static nn_tensor sine_encoding(fwd *f, int C, int h, int w) {
-    nn_tensor p = tp_new(f->t, 0, 4, NN_SHAPE(1, C, h, w));
-    if (f->t->rc) return p;
-    float *host = malloc((size_t)p.numel * sizeof *host);
-    if (!host) {
-        f->t->rc = es_error_set(&f->t->err, ES_ERR_NOMEM, "knet: out of memory");
-        return p;
-    }
-    int nf = C / 2;
-    const double two_pi = 6.283185307179586;
-    for (int k = 0; k < nf; k++) {
-        double dim_t = pow(10000.0, 2.0 * (k / 2) / nf);
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++) {
-                double ey = (y + 1) / (h + 1e-6) * two_pi / dim_t, ex = (x + 1) / (w + 1e-6) * two_pi / dim_t;
-                host[((size_t)k * h + y) * w + x] = (float)(k % 2 ? cos(ey) : sin(ey));
-                host[((size_t)(nf + k) * h + y) * w + x] = (float)(k % 2 ? cos(ex) : sin(ex));
-            }
-    }
-    int rc = nn_tensor_upload(f->t->ctx, &p, host, &f->t->err);
-    if (rc && !f->t->rc) f->t->rc = rc;
-    free(host);
-    return p;
-}
-
-/* ResNet-50 -> FPN -> SemanticFPNWrapper (stride 8) -> loc_convs / seg_convs.
- * *loc (B, C, H/8, W/8) makes the proposal masks; *xf = loc + seg feeds the stages. */
-static void neck_full(fwd *f, const nn_tensor *images, nn_tensor *loc, nn_tensor *xf) {
-    const knet_config *c = &f->m->cfg;
-    knet_r50_dims r = r50_dims(c);
-    nn_tensor feats[4], lat[4], p[4];
-    knet_r50_forward(f->t, f->m->ps, &r, images, feats);
-    char n[128];
-    for (int l = 0; l < 4 && !f->t->rc; l++) {
-        snprintf(n, sizeof n, "neck.lateral_convs.%d.conv", l);
-        lat[l] = conv_b(f, &feats[l], n, 1, 0);
-    }
-    /* top-down: nearest upsampling to the next finer level (exactly x2 for H, W % 32 == 0) */
-    for (int l = 3; l > 0 && !f->t->rc; l--) {
-        nn_tensor up = upsample_nearest2(f, &lat[l]);
-        lat[l - 1] = tp_add(f->t, &lat[l - 1], &up);
-    }
-    for (int l = 0; l < 4 && !f->t->rc; l++) {
-        snprintf(n, sizeof n, "neck.fpn_convs.%d.conv", l);
-        p[l] = conv_b(f, &lat[l], n, 1, 1);
-    }
-    if (f->t->rc) return;
-    nn_tensor sum = p[0];
-    for (int l = 0; l <= SEM_END && !f->t->rc; l++) {
-        nn_tensor y = p[l];
-        if (l == SEM_END) {
-            nn_tensor pos = sine_encoding(f, c->channels, y.shape[2], y.shape[3]);
-            y = tp_add(f->t, &y, &pos);
-        }
-        for (int j = 0; j < sem_convs(l); j++) {
-            snprintf(n, sizeof n, "rpn.localization_fpn.convs_all_levels.%d.conv%d", l, j);
-            y = conv_module(f, &y, n, l == 0 ? 2 : 1, 1);
-            if (sem_upsample_after(l, j)) y = tp_resize(f->t, &y, 2 * y.shape[2], 2 * y.shape[3]);
-        }
-        sum = l == 0 ? y : tp_add(f->t, &sum, &y);
-    }
-    nn_tensor out = conv_module(f, &sum, "rpn.localization_fpn.conv_pred", 1, 0);
-    nn_tensor aux = conv_module(f, &sum, "rpn.localization_fpn.aux_convs.0", 1, 0);
-    *loc = conv_module(f, &out, "rpn.loc_convs.0", 1, 0);
-    nn_tensor seg = conv_module(f, &aux, "rpn.seg_convs.0", 1, 0);
-    *xf = tp_add(f->t, &seg, loc);
+    return knet_conv_gn(f, &sum, "neck.conv_out", "neck.gn_out", 1, 0, 1);
 }
 
 /* (B, N, h*w) stride-8 mask logits -> (B, N, 2h*2w), bilinear x2 (mask_upsample_stride 2). */
-static nn_tensor upsample_masks(fwd *f, const nn_tensor *m, int h, int w) {
+static nn_tensor upsample_masks(knet_fwd *f, const nn_tensor *m, int h, int w) {
     int b = m->shape[0], n = m->shape[1];
     nn_tensor v = tp_view(f->t, m, 4, NN_SHAPE(b, n, h, w));
     nn_tensor u = tp_resize(f->t, &v, 2 * h, 2 * w);
@@ -495,13 +333,13 @@ static nn_tensor upsample_masks(fwd *f, const nn_tensor *m, int h, int w) {
 }
 
 void knet_features(knet_model *m, tp_tape *t, const nn_tensor *images, nn_tensor *loc, nn_tensor *feat) {
-    fwd f = {m, t};
-    if (knet_is_full(&m->cfg)) neck_full(&f, images, loc, feat);
+    knet_fwd f = {m, t};
+    if (knet_is_full(&m->cfg)) knet_neck_full(&f, images, loc, feat);
     else *feat = *loc = neck(&f, images);
 }
 
 void knet_forward(knet_model *m, tp_tape *t, const nn_tensor *images, knet_outputs *out) {
-    fwd f = {m, t};
+    knet_fwd f = {m, t};
     const knet_config *c = &m->cfg;
     int full = knet_is_full(c);
     memset(out, 0, sizeof *out);
@@ -516,7 +354,7 @@ void knet_forward(knet_model *m, tp_tape *t, const nn_tensor *images, knet_outpu
     out->batch = b, out->n = N, out->hm = full ? 2 * hf : hf, out->wm = full ? 2 * wf : wf;
     nn_tensor fv = tp_view(t, &feat, 3, NN_SHAPE(b, C, hw));
     nn_tensor lv = tp_view(t, &loc, 3, NN_SHAPE(b, C, hw));
-    const nn_tensor *k0 = param(&f, "rpn.init_kernels.weight");
+    const nn_tensor *k0 = knet_param(&f, "rpn.init_kernels.weight");
     nn_tensor k0v = tp_view(t, k0, 3, NN_SHAPE(1, N, C));
     /* prev: the previous stage's mask logits at feature resolution (B, N, hw) */
     nn_tensor prev = tp_bmm(t, &k0v, &lv, 0, 0);
@@ -540,7 +378,7 @@ void knet_forward(knet_model *m, tp_tape *t, const nn_tensor *images, knet_outpu
         /* full: this stage's feat_transform of the features */
         nn_tensor xs = fv;
         if (full) {
-            nn_tensor tf = conv_b(&f, &feat, P("feat_transform.conv"), 1, 0);
+            nn_tensor tf = knet_conv_bias(&f, &feat, P("feat_transform.conv"), 1, 0);
             xs = tp_view(t, &tf, 3, NN_SHAPE(b, C, hw));
         }
         /* group-feature assembling: sum of features under the binarised previous masks */
