@@ -8,12 +8,15 @@
  * is written and none is packed, which is where im2col + sgemm loses most of its time on
  * the small channel counts of light heads and test nets.
  *
- * The weight gradient is the mirror image: 4 output channels x up to 3 taps of one kernel
- * row accumulate dy x shifted input over the pixels in 8-wide lanes, summed across lanes
- * once per band of rows; dy is first copied to the padded input's row stride (zeros past
- * the output width) so that a band is one flat run of vectors. A thread owns a block of
- * output channels over all images, so every weight is summed in one fixed order whatever
- * the thread count. */
+ * The weight gradient is the mirror image: 4 output channels x 3 consecutive (channel, tap)
+ * pairs accumulate dy x shifted input over the pixels in 8-wide lanes, over all images,
+ * summed across lanes once per band of rows; dy is first copied to the padded input's row
+ * stride (zeros past the output width) so that a band is one flat run of vectors. A thread
+ * owns a block of output channels, so every weight is summed in one fixed order whatever
+ * the thread count.
+ *
+ * Strided convolutions stay with im2col + sgemm (ops_conv.c): a phase-split input that
+ * makes their reads consecutive was built and measured no faster (docs/bench-nn.md). */
 #include <stdint.h>
 
 #include "conv_internal.h"
@@ -27,9 +30,12 @@
 #define FWD_NR 16         /* pixels per forward tile (two AVX registers) */
 #define WG_MR 4           /* output channels per weight-gradient tile */
 #define WG_NT 3           /* kernel taps per weight-gradient tile */
-#define FWD_CHUNK_K 576   /* channel x tap steps per pass: 6 x 576 weights + the rows fit L1 */
+#define FWD_CHUNK_K 144   /* channel x tap steps per pass: 16 channels' rows + 6 x 144 weights
+                             stay in L1 (576 measured 10% slower) */
 #define WG_BAND_PIXELS 1024
 
+/* a zero-padded copy of an (n, c, h, w) tensor: rows of ws floats (no rounding: the
+ * weight gradient's flat runs end in a masked vector) */
 typedef struct padded {
     float *data;
     int hp, ws;           /* padded height and row stride */
@@ -64,10 +70,10 @@ static void pad_plane(void *ud, size_t i, int thread) {
 static int pad_input(nn_ctx *ctx, const conv_geom *g, const nn_conv2d_opts *o, const float *x,
                      padded *p, es_error *err) {
     p->hp = g->h + 2 * o->pad_h;
-    p->ws = (g->w + 2 * o->pad_w + 7) & ~7; /* rows of whole 8-float vectors (weight gradient) */
+    p->ws = g->w + 2 * o->pad_w;
     p->plane = (int64_t)p->hp * p->ws;
     p->image = p->plane * g->cin;
-    /* strips and taps may read up to a vector plus the kernel's reach past the last row */
+    /* strips and runs may read up to a vector plus the kernel's reach past the last row */
     size_t slack = (size_t)FWD_NR + 8 + (size_t)(g->kw - 1) * o->dil_w;
     size_t floats = (size_t)(p->image * g->n) + slack;
     p->data = nn_scratch(ctx, 4, floats * sizeof(float), err);
@@ -76,6 +82,11 @@ static int pad_input(nn_ctx *ctx, const conv_geom *g, const nn_conv2d_opts *o, c
     pad_job j = {x, g->cin, g->h, g->w, o->pad_h, o->pad_w, *p};
     nn_parallel_for(ctx, (size_t)g->n * g->cin, pad_plane, &j);
     return ES_OK;
+}
+
+/* offset of tap (ki, kj) of channel c from the output pixel's place in the padded input */
+static int32_t tap_offset(const padded *p, const nn_conv2d_opts *o, int c, int ki, int kj) {
+    return (int32_t)(c * p->plane + (int64_t)ki * o->dil_h * p->ws + kj * o->dil_w);
 }
 
 #ifdef CONV_DIRECT_X86
@@ -146,35 +157,54 @@ AVX2 static void fwd_tile_mr(int mr, const float *wp, const float *xrow, const i
     }
 }
 
-/* dw[r * dw_ld + t] += sum over q < len of dy[r][q] * x[q + t * dil], r < mr, t < nt, len a
- * multiple of 8. dy rows are in the padded layout of x (zeros past the output width), so a
- * band of rows is one flat run and the accumulators stay in registers. */
+/* dw[r * dw_ld + t] += sum over images i < n and q < len of dy_i[r][q] * x_i[t][q], r < mr,
+ * t < nt: the taps are nt consecutive (channel, tap) pairs, x[t] their input runs, images
+ * dy_step and x_step floats apart. dy rows are in the padded layout of x (zeros past the
+ * output width), so a band of rows is one flat run and the accumulators stay in registers
+ * over all images; the run's last partial vector is a masked load of dy. */
 AVX2_INLINE void wg_tile(const int mr, const int nt, const float *dy, int64_t dy_ld,
-                         const float *x, int dil, int64_t len, float *dw, int64_t dw_ld) {
+                         const float *const *x, int64_t len, int n, int64_t dy_step,
+                         int64_t x_step, float *dw, int64_t dw_ld) {
     __m256 acc[WG_MR][WG_NT];
     for (int r = 0; r < mr; r++)
         for (int t = 0; t < nt; t++) acc[r][t] = _mm256_setzero_ps();
-    for (int64_t q = 0; q < len; q += 8) {
-        __m256 xv[WG_NT];
-        for (int t = 0; t < nt; t++) xv[t] = _mm256_loadu_ps(x + q + t * dil);
-        for (int r = 0; r < mr; r++) {
-            __m256 dv = _mm256_load_ps(dy + r * dy_ld + q);
-            for (int t = 0; t < nt; t++) acc[r][t] = _mm256_fmadd_ps(dv, xv[t], acc[r][t]);
+    __m256i tail = lane_mask((int)(len % 8));
+    for (int i = 0; i < n; i++) {
+        const float *d = dy + i * dy_step, *xi[WG_NT];
+        for (int t = 0; t < nt; t++) xi[t] = x[t] + i * x_step;
+        int64_t q = 0;
+        for (; q + 8 <= len; q += 8) {
+            __m256 xv[WG_NT];
+            for (int t = 0; t < nt; t++) xv[t] = _mm256_loadu_ps(xi[t] + q);
+            for (int r = 0; r < mr; r++) {
+                __m256 dv = _mm256_loadu_ps(d + r * dy_ld + q);
+                for (int t = 0; t < nt; t++) acc[r][t] = _mm256_fmadd_ps(dv, xv[t], acc[r][t]);
+            }
+        }
+        if (q < len) {
+            __m256 xv[WG_NT];
+            for (int t = 0; t < nt; t++) xv[t] = _mm256_loadu_ps(xi[t] + q);
+            for (int r = 0; r < mr; r++) {
+                __m256 dv = _mm256_maskload_ps(d + r * dy_ld + q, tail);
+                for (int t = 0; t < nt; t++) acc[r][t] = _mm256_fmadd_ps(dv, xv[t], acc[r][t]);
+            }
         }
     }
     for (int r = 0; r < mr; r++)
         for (int t = 0; t < nt; t++) dw[r * dw_ld + t] += hsum(acc[r][t]);
 }
 
-#define WG_CASE(MR)                                                       \
-    case MR:                                                              \
-        if (nt == 3) wg_tile(MR, 3, dy, dy_ld, x, dil, len, dw, dw_ld);   \
-        else if (nt == 2) wg_tile(MR, 2, dy, dy_ld, x, dil, len, dw, dw_ld); \
-        else wg_tile(MR, 1, dy, dy_ld, x, dil, len, dw, dw_ld);           \
+#define WG_ARGS dy, dy_ld, x, len, n, dy_step, x_step, dw, dw_ld
+#define WG_CASE(MR)                                          \
+    case MR:                                                 \
+        if (nt == 3) wg_tile(MR, 3, WG_ARGS);                \
+        else if (nt == 2) wg_tile(MR, 2, WG_ARGS);           \
+        else wg_tile(MR, 1, WG_ARGS);                        \
         break;
 
-AVX2 static void wg_tile_mr(int mr, int nt, const float *dy, int64_t dy_ld, const float *x, int dil,
-                            int64_t len, float *dw, int64_t dw_ld) {
+AVX2 static void wg_tile_mr(int mr, int nt, const float *dy, int64_t dy_ld, const float *const *x,
+                            int64_t len, int n, int64_t dy_step, int64_t x_step, float *dw,
+                            int64_t dw_ld) {
     switch (mr) {
         WG_CASE(4)
         WG_CASE(3)
@@ -200,9 +230,11 @@ static void fwd_tile_mr(int mr, const float *wp, const float *xrow, const int32_
     (void)mr, (void)wp, (void)xrow, (void)off, (void)k, (void)out, (void)ld, (void)nvalid;
     (void)bias, (void)load;
 }
-static void wg_tile_mr(int mr, int nt, const float *dy, int64_t dy_ld, const float *x, int dil,
-                       int64_t len, float *dw, int64_t dw_ld) {
-    (void)mr, (void)nt, (void)dy, (void)dy_ld, (void)x, (void)dil, (void)len, (void)dw, (void)dw_ld;
+static void wg_tile_mr(int mr, int nt, const float *dy, int64_t dy_ld, const float *const *x,
+                       int64_t len, int n, int64_t dy_step, int64_t x_step, float *dw,
+                       int64_t dw_ld) {
+    (void)mr, (void)nt, (void)dy, (void)dy_ld, (void)x, (void)len, (void)n, (void)dy_step;
+    (void)x_step, (void)dw, (void)dw_ld;
 }
 
 #endif
@@ -220,18 +252,21 @@ static int direct_allowed(void) {
 int nn_conv2d_cpu_direct(void) { return direct_allowed(); }
 
 int conv_direct_applies(const conv_geom *g, const nn_conv2d_opts *o) {
-    /* unpadded 1x1 convolutions need no columns: ops_conv.c hands them to sgemm as they are */
+    /* unpadded 1x1 convolutions need no columns: ops_conv.c hands them to sgemm as they are;
+     * strided ones stay with im2col + sgemm, which measured as fast (docs/bench-nn.md) */
     if (g->input_is_cols || g->groups != 1 || o->stride_h != 1 || o->stride_w != 1 || g->ow < FWD_NR) return 0;
-    int64_t plane = (int64_t)(g->h + 2 * o->pad_h) * ((g->w + 2 * o->pad_w + 7) & ~7);
-    if (plane * g->cin > INT32_MAX) return 0; /* tap offsets are int32 (pad_input's rows) */
+    int64_t plane = (int64_t)(g->h + 2 * o->pad_h) * (g->w + 2 * o->pad_w);
+    if (plane * g->cin > INT32_MAX) return 0; /* tap offsets are int32 */
     return direct_allowed();
 }
 
+/* ---- forward: output tiles of FWD_MR channels x FWD_NR pixels ---- */
+
 typedef struct fwd_job {
-    const conv_geom *g;
+    const conv_geom *g; /* the output: n, cout, oh, ow, ohw */
     padded p;
-    const float *wp;    /* (blocks, K, FWD_MR) */
-    const int32_t *off; /* (K): offset of step k's input row from the output row's */
+    const float *wp;    /* (blocks, k, FWD_MR) */
+    const int32_t *off; /* (k): offset of step i's input run from the output pixel's origin */
     const float *bias;
     float *y;
     int accumulate, k, rows, bands, blocks;
@@ -300,9 +335,7 @@ int conv_direct_forward(nn_ctx *ctx, const conv_geom *g, const nn_conv2d_opts *o
                     r < block_size[bl] ? w[(int64_t)(block_start[bl] + r) * k + i] : 0.0f;
     for (int c = 0; c < g->cin; c++)
         for (int ki = 0; ki < g->kh; ki++)
-            for (int kj = 0; kj < g->kw; kj++)
-                off[(c * g->kh + ki) * g->kw + kj] =
-                    (int32_t)(c * p.plane + (int64_t)ki * o->dil_h * p.ws + kj * o->dil_w);
+            for (int kj = 0; kj < g->kw; kj++) off[(c * g->kh + ki) * g->kw + kj] = tap_offset(&p, o, c, ki, kj);
     fwd_job j = {g, p, wp, off, b, y, accumulate, k, g->oh, 1, blocks, block_start, block_size};
     /* enough bands for every thread to get several; a band's rows share the weights */
     int want = (4 * ctx->threads + g->n - 1) / g->n;
@@ -314,13 +347,15 @@ int conv_direct_forward(nn_ctx *ctx, const conv_geom *g, const nn_conv2d_opts *o
     return ES_OK;
 }
 
+/* ---- weight gradient: WG_MR output channels x WG_NT (channel, tap) pairs per tile ---- */
+
 typedef struct wg_job {
     const conv_geom *g;
-    const nn_conv2d_opts *o;
     padded p;
     const float *dy;
     float *dyp; /* dy with rows p.ws apart (zeros past ow), planes dy_plane apart */
     int64_t dy_plane;
+    const int32_t *off; /* (cin * kh * kw): input run of each (channel, tap) pair */
     float *dw;
     int rows;
 } wg_job;
@@ -338,42 +373,47 @@ static void widen_dy_plane(void *ud, size_t i, int thread) {
     }
 }
 
-/* task = a block of WG_MR output channels, over every image, band, channel and tap */
+/* task = a block of WG_MR output channels, over every band, (channel, tap) pair and image */
 static void wg_task(void *ud, size_t t, int thread) {
     const wg_job *j = ud;
     const conv_geom *g = j->g;
-    const nn_conv2d_opts *o = j->o;
     (void)thread;
     int co = (int)t * WG_MR, mr = g->cout - co < WG_MR ? g->cout - co : WG_MR;
-    int kk = g->kh * g->kw, ws = j->p.ws;
-    int64_t dw_ld = (int64_t)g->cin * kk;
-    for (int img = 0; img < g->n; img++)
-        for (int oy0 = 0; oy0 < g->oh; oy0 += j->rows) {
-            int rows = g->oh - oy0 < j->rows ? g->oh - oy0 : j->rows;
-            const float *dy = j->dyp + ((int64_t)img * g->cout + co) * j->dy_plane + (int64_t)oy0 * ws;
-            for (int c = 0; c < g->cin; c++)
-                for (int ki = 0; ki < g->kh; ki++) {
-                    const float *x = j->p.data + img * j->p.image + c * j->p.plane +
-                                     (int64_t)(oy0 + ki * o->dil_h) * ws;
-                    for (int kj = 0; kj < g->kw; kj += WG_NT) {
-                        int nt = g->kw - kj < WG_NT ? g->kw - kj : WG_NT;
-                        wg_tile_mr(mr, nt, dy, j->dy_plane, x + kj * o->dil_w, o->dil_w, (int64_t)rows * ws,
-                                   j->dw + (int64_t)co * dw_ld + (int64_t)c * kk + ki * g->kw + kj, dw_ld);
-                    }
-                }
+    int pairs = g->cin * g->kh * g->kw, ws = j->p.ws;
+    for (int oy0 = 0; oy0 < g->oh; oy0 += j->rows) {
+        int rows = g->oh - oy0 < j->rows ? g->oh - oy0 : j->rows;
+        const float *dy = j->dyp + (int64_t)co * j->dy_plane + (int64_t)oy0 * ws;
+        const float *x = j->p.data + (int64_t)oy0 * ws;
+        for (int i = 0; i < pairs; i += WG_NT) {
+            int nt = pairs - i < WG_NT ? pairs - i : WG_NT;
+            const float *xs[WG_NT] = {x + j->off[i], x + j->off[i + (nt > 1)], x + j->off[i + (nt > 2) * 2]};
+            wg_tile_mr(mr, nt, dy, j->dy_plane, xs, (int64_t)rows * ws, g->n, j->dy_plane * g->cout, j->p.image,
+                       j->dw + (int64_t)co * pairs + i, pairs);
         }
+    }
 }
 
 int conv_direct_wgrad(nn_ctx *ctx, const conv_geom *g, const nn_conv2d_opts *o, const float *x,
                       const float *dy, float *dw, es_error *err) {
-    wg_job j = {g, o, {0}, dy, NULL, 0, dw, 1};
+    wg_job j = {g, {0}, dy, NULL, 0, NULL, dw, 1};
     ES_CHECK(pad_input(ctx, g, o, x, &j.p, err));
+    int pairs = g->cin * g->kh * g->kw;
     j.dy_plane = (int64_t)g->oh * j.p.ws;
-    j.dyp = nn_scratch(ctx, 5, (size_t)(j.dy_plane * g->n * g->cout) * sizeof(float), err);
+    size_t dy_floats = (size_t)(j.dy_plane * g->n * g->cout);
+    j.dyp = nn_scratch(ctx, 5, (dy_floats + (size_t)pairs) * sizeof(float), err);
     if (!j.dyp) return ES_ERR_NOMEM;
+    int32_t *off = (int32_t *)(j.dyp + dy_floats);
+    for (int c = 0; c < g->cin; c++)
+        for (int ki = 0; ki < g->kh; ki++)
+            for (int kj = 0; kj < g->kw; kj++) off[(c * g->kh + ki) * g->kw + kj] = tap_offset(&j.p, o, c, ki, kj);
+    j.off = off;
     nn_parallel_for(ctx, (size_t)g->n * g->cout, widen_dy_plane, &j);
     /* a band of WG_MR channels' dy stays in L1 while every (channel, tap) passes over it */
     j.rows = WG_BAND_PIXELS / j.p.ws > 1 ? WG_BAND_PIXELS / j.p.ws : 1;
+    if (g->oh > 0) { /* equal bands: no short last band */
+        int bands = (g->oh + j.rows - 1) / j.rows;
+        j.rows = (g->oh + bands - 1) / bands;
+    }
     nn_parallel_for(ctx, (size_t)(g->cout + WG_MR - 1) / WG_MR, wg_task, &j);
     return ES_OK;
 }
