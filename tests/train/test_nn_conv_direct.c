@@ -83,6 +83,7 @@ static void test_against_reference(void) {
         {1, 5, 6, 16, 3, 3, 1, 1, 0, 1, 1, 1},    /* 3x1, exactly one strip */
         {1, 6, 4, 18, 6, 1, 1, 1, 1, 1, 1, 1},    /* padded 1x1 */
         {1, 3, 4, 17, 2, 3, 3, 0, 0, 1, 1, 1},    /* unpadded: 15 wide, the im2col path */
+        {2, 3, 40, 40, 5, 3, 3, 1, 1, 1, 1, 1},   /* weight gradient in two bands of 20 rows */
         /* strided: im2col's row bands (equal bands since 2026-12-06) on wide rows */
         {2, 5, 9, 40, 7, 3, 3, 1, 1, 1, 2, 2},  /* stride 2, 20 wide */
         {1, 4, 8, 37, 5, 3, 3, 2, 2, 2, 2, 2},  /* stride 2, dilation 2 */
