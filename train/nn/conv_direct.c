@@ -29,9 +29,9 @@
 #define FWD_MR 6          /* output channels per forward tile */
 #define FWD_NR 16         /* pixels per forward tile (two AVX registers) */
 #define WG_MR 4           /* output channels per weight-gradient tile */
-#define WG_NT 3           /* kernel taps per weight-gradient tile */
+#define WG_NT 3           /* (channel, tap) pairs per weight-gradient tile */
 #define FWD_CHUNK_K 144   /* channel x tap steps per pass: 16 channels' rows + 6 x 144 weights
-                             stay in L1 (576 measured 10% slower) */
+                             stay in L1 (576 measured about 10% slower) */
 #define WG_BAND_PIXELS 1024
 
 /* a zero-padded copy of an (n, c, h, w) tensor: rows of ws floats (no rounding: the
