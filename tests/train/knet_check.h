@@ -1,4 +1,5 @@
 /* knet_check.h: what the K-Net tests share (header-only, like nn_check.h):
+ *  - knet_rig: the CPU context, model, arena and tape every test runs on;
  *  - knet_test_batch: a batch of coloured rectangles on noise with their masks;
  *  - knet_test_step: one forward + loss + backward + clip (+ optimiser) step;
  *  - the PyTorch twins' fixtures (scripts/twins/twin_fixture.py writes them): loading,
@@ -12,6 +13,42 @@
 
 #include "es_test.h"
 #include "knet/knet.h"
+
+/* ---- the rig ---- */
+
+typedef struct knet_rig {
+    nn_ctx *ctx;
+    knet_model m;
+    nn_arena *arena;
+    tp_tape t;
+} knet_rig;
+
+static inline void knet_rig_close(knet_rig *r);
+
+/* A CPU context of `threads`, a model of config c (seed), an arena of arena_bytes and a
+ * tape over it. 1 when all were made; else 0 after a failed check, with what was made
+ * freed again. */
+static inline int knet_rig_open(knet_rig *r, const knet_config *c, int threads, uint64_t seed,
+                                size_t arena_bytes) {
+    es_error err = {0};
+    memset(r, 0, sizeof *r);
+    CHECK_OK(nn_ctx_create(&r->ctx, NN_REQUEST_CPU, threads, &err), &err);
+    if (r->ctx) CHECK_OK(knet_model_create(&r->m, c, r->ctx, seed, &err), &err);
+    if (r->m.ps) CHECK_OK(nn_arena_create(&r->arena, r->ctx, arena_bytes, &err), &err);
+    if (!r->arena) {
+        knet_rig_close(r);
+        return 0;
+    }
+    tp_init(&r->t, r->ctx, r->arena, 1);
+    return 1;
+}
+
+static inline void knet_rig_close(knet_rig *r) {
+    tp_free(&r->t);
+    nn_arena_free(r->arena);
+    knet_model_free(&r->m);
+    nn_ctx_free(r->ctx);
+}
 
 /* ---- batches ---- */
 

@@ -34,20 +34,13 @@ static void make_batch(float *images, float *masks, knet_targets *tg, int S) {
 
 static void test_loss_falls(void) {
     es_error err = {0};
-    nn_ctx *ctx = NULL;
-    CHECK_OK(nn_ctx_create(&ctx, NN_REQUEST_CPU, 2, &err), &err);
-    if (!ctx) return;
     knet_config c = small_config();
-    knet_model m;
-    CHECK_OK(knet_model_create(&m, &c, ctx, 3, &err), &err);
+    knet_rig r;
+    if (!knet_rig_open(&r, &c, 2, 3, 16u << 20)) return;
     nn_optim_opts oo = nn_optim_opts_default(NN_OPTIM_ADAMW);
     oo.weight_decay = 0.05f;
     nn_optim *opt = NULL;
-    CHECK_OK(nn_optim_create(&opt, m.ps, ctx, &oo, &err), &err);
-    nn_arena *arena = NULL;
-    CHECK_OK(nn_arena_create(&arena, ctx, 16u << 20, &err), &err);
-    tp_tape t;
-    tp_init(&t, ctx, arena, 1);
+    CHECK_OK(nn_optim_create(&opt, r.m.ps, r.ctx, &oo, &err), &err);
     int S = c.image_size, hm = S / 4;
     float *images = malloc(sizeof(float) * 2 * 3 * S * S);
     float *masks = malloc(sizeof(float) * 2 * KNET_TEST_MAX_RECTS * hm * hm);
@@ -55,55 +48,42 @@ static void test_loss_falls(void) {
     make_batch(images, masks, &tg, S);
     float first = 0, last = 0;
     for (int i = 0; i < 60; i++) {
-        float l = knet_test_step(&m, &t, opt, images, &tg, 2e-3f, NULL, NULL, &err);
+        float l = knet_test_step(&r.m, &r.t, opt, images, &tg, 2e-3f, NULL, NULL, &err);
         CHECK(isfinite(l));
         if (i == 0) first = l;
         last = l;
     }
     printf("  loss %.4f -> %.4f after 60 steps\n", first, last);
     CHECK(last < 0.5f * first);
-    tp_free(&t);
-    nn_arena_free(arena);
     nn_optim_free(opt);
-    knet_model_free(&m);
-    nn_ctx_free(ctx);
+    knet_rig_close(&r);
     free(images);
     free(masks);
 }
 
 static void test_empty_image(void) {
     es_error err = {0};
-    nn_ctx *ctx = NULL;
-    CHECK_OK(nn_ctx_create(&ctx, NN_REQUEST_CPU, 1, &err), &err);
-    if (!ctx) return;
     knet_config c = small_config();
-    knet_model m;
-    CHECK_OK(knet_model_create(&m, &c, ctx, 3, &err), &err);
-    nn_arena *arena = NULL;
-    CHECK_OK(nn_arena_create(&arena, ctx, 16u << 20, &err), &err);
-    tp_tape t;
-    tp_init(&t, ctx, arena, 1);
+    knet_rig r;
+    if (!knet_rig_open(&r, &c, 1, 3, 16u << 20)) return;
     int S = c.image_size, hm = S / 4;
     float *images = malloc(sizeof(float) * 2 * 3 * S * S);
     float *masks = malloc(sizeof(float) * 2 * KNET_TEST_MAX_RECTS * hm * hm);
     knet_targets tg;
     make_batch(images, masks, &tg, S);
     tg.n_gt[0] = tg.n_gt[1] = 0;
-    float l = knet_test_step(&m, &t, NULL, images, &tg, 0, NULL, NULL, &err);
+    float l = knet_test_step(&r.m, &r.t, NULL, images, &tg, 0, NULL, NULL, &err);
     CHECK(isfinite(l) && l >= 0);
     /* wrong target size is an error, not a crash */
     tg.hm = 8;
-    tp_reset(&t, 1);
-    nn_tensor x = tp_new(&t, 0, 4, NN_SHAPE(2, 3, S, S));
-    nn_tensor_upload(ctx, &x, images, &err);
+    tp_reset(&r.t, 1);
+    nn_tensor x = tp_new(&r.t, 0, 4, NN_SHAPE(2, 3, S, S));
+    nn_tensor_upload(r.ctx, &x, images, &err);
     knet_outputs out;
-    knet_forward(&m, &t, &x, &out);
+    knet_forward(&r.m, &r.t, &x, &out);
     knet_losses L;
-    CHECK(knet_loss(&m, &t, &out, &tg, &L, &err) == ES_ERR_INVALID);
-    tp_free(&t);
-    nn_arena_free(arena);
-    knet_model_free(&m);
-    nn_ctx_free(ctx);
+    CHECK(knet_loss(&r.m, &r.t, &out, &tg, &L, &err) == ES_ERR_INVALID);
+    knet_rig_close(&r);
     free(images);
     free(masks);
 }

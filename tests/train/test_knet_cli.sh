@@ -2,16 +2,10 @@
 # tests/train/test_knet_cli.sh: entseg-train end to end on a tiny synthetic store:
 # fit (a few iterations of a small config, with validation and a checkpoint), --resume,
 # infer into a prediction store that entseg-eval accepts, and clear errors on bad input.
-set -uo pipefail
-: "${ES_BIN:?}" "${ES_TMP:?}"
-[ -x "$ES_BIN/entseg-train" ] || { echo "SKIP: entseg-train not built"; exit 77; }
-rm -rf "$ES_TMP" && mkdir -p "$ES_TMP" && cd "$ES_TMP" || exit 1
-fail=0
-check() { if ! eval "$1"; then echo "FAIL: $2"; fail=1; else echo "ok   $2"; fi; }
+. "$(dirname "$0")/train_cli.sh"
 small="--set image_size=64 --set channels=32 --set stem=16 --set widths=16,32,32,32 --set num_kernels=8 --set ffn_channels=64 --set batch=2 --set log_every=1 --set val_every=0 --set ckpt_every=2"
 synth="--size 64x64 --max-entities 4 --no-crowd --no-tiny --no-thin --quiet"
-"$ES_BIN/entseg-convert" synth -o train.db --images 6 --seed 3 $synth || exit 1
-"$ES_BIN/entseg-convert" synth -o val.db --images 3 --seed 9 --prefix v_ --split val $synth || exit 1
+synth_stores 3 9 $synth
 
 check '"$ES_BIN/entseg-train" fit --train train.db --val val.db -o run --iters 3 --device cpu --threads 1 $small > fit.log 2>&1' "fit runs"
 check 'grep -q "^iter 3/3 .*loss .*img/s.*ETA" fit.log' "progress line"

@@ -54,22 +54,18 @@ static int param_equals(knet_model *m, const char *name, const float *ref) {
 
 static void test_full_trains_and_freezes(void) {
     es_error err = {0};
-    nn_ctx *ctx = NULL;
-    CHECK_OK(nn_ctx_create(&ctx, NN_REQUEST_CPU, 2, &err), &err);
-    if (!ctx) return;
     knet_config c = small_full_config();
-    knet_model m;
-    CHECK_OK(knet_model_create(&m, &c, ctx, 3, &err), &err);
-    if (!m.ps) return;
+    knet_rig r;
+    if (!knet_rig_open(&r, &c, 2, 3, 64u << 20)) return;
     /* torchvision layout: 53 convs and 53 BNs of 4 tensors each */
     int n_backbone = 0, n_frozen = 0;
-    for (int i = 0; i < nn_params_count(m.ps); i++) {
-        const char *name = nn_params_name(m.ps, i);
+    for (int i = 0; i < nn_params_count(r.m.ps); i++) {
+        const char *name = nn_params_name(r.m.ps, i);
         if (strncmp(name, "backbone.", 9)) continue;
         n_backbone++;
-        int frozen = (nn_params_flags(m.ps, i) & NN_PARAM_FROZEN) != 0;
+        int frozen = (nn_params_flags(r.m.ps, i) & NN_PARAM_FROZEN) != 0;
         n_frozen += frozen;
-        CHECK_MSG(frozen == (nn_params_tensor(m.ps, i)->grad == NULL), "%s", name);
+        CHECK_MSG(frozen == (nn_params_tensor(r.m.ps, i)->grad == NULL), "%s", name);
         int want_frozen = !strncmp(name, "backbone.conv1", 14) || !strncmp(name, "backbone.bn1", 12) ||
                           !strncmp(name, "backbone.layer1.", 16) || strstr(name, ".bn") ||
                           strstr(name, "downsample.1");
@@ -78,21 +74,17 @@ static void test_full_trains_and_freezes(void) {
     CHECK_EQ_INT(n_backbone, 53 + 53 * 4);
     /* frozen: 53 BNs x 4 + the convs of the stem (1) and layer1 (3 x 3 + downsample) */
     CHECK_EQ_INT(n_frozen, 53 * 4 + 1 + 10);
-    CHECK(nn_params_find(m.ps, "backbone.layer1.0.downsample.1.running_var") >= 0);
-    CHECK(nn_params_find(m.ps, "backbone.layer4.2.conv3.weight") >= 0);
-    CHECK(nn_params_find(m.ps, "rpn.localization_fpn.convs_all_levels.3.conv2.gn.weight") >= 0);
-    CHECK(nn_params_find(m.ps, "head.2.feat_transform.conv.bias") >= 0);
+    CHECK(nn_params_find(r.m.ps, "backbone.layer1.0.downsample.1.running_var") >= 0);
+    CHECK(nn_params_find(r.m.ps, "backbone.layer4.2.conv3.weight") >= 0);
+    CHECK(nn_params_find(r.m.ps, "rpn.localization_fpn.convs_all_levels.3.conv2.gn.weight") >= 0);
+    CHECK(nn_params_find(r.m.ps, "head.2.feat_transform.conv.bias") >= 0);
 
     nn_optim_opts oo = nn_optim_opts_default(NN_OPTIM_ADAMW);
     oo.weight_decay = 0.05f;
     oo.lr_mult[0] = c.backbone_lr_mult;
     oo.group_set[0] = 1;
     nn_optim *opt = NULL;
-    CHECK_OK(nn_optim_create(&opt, m.ps, ctx, &oo, &err), &err);
-    nn_arena *arena = NULL;
-    CHECK_OK(nn_arena_create(&arena, ctx, 64u << 20, &err), &err);
-    tp_tape t;
-    tp_init(&t, ctx, arena, 1);
+    CHECK_OK(nn_optim_create(&opt, r.m.ps, r.ctx, &oo, &err), &err);
     float *images = malloc(sizeof(float) * B * 3 * H * W);
     float *masks = malloc(sizeof(float) * B * KNET_TEST_MAX_RECTS * HM * WM);
     knet_targets tg;
@@ -100,13 +92,13 @@ static void test_full_trains_and_freezes(void) {
     static const char *const frozen[] = {"backbone.conv1.weight", "backbone.layer1.0.conv2.weight",
                                          "backbone.layer1.2.conv3.weight", "backbone.layer3.1.bn2.weight",
                                          "backbone.layer2.0.downsample.1.running_var"};
-    float *before[5], *trainable = copy_param(&m, "backbone.layer2.0.conv1.weight");
-    for (int i = 0; i < 5; i++) before[i] = copy_param(&m, frozen[i]);
+    float *before[5], *trainable = copy_param(&r.m, "backbone.layer2.0.conv1.weight");
+    for (int i = 0; i < 5; i++) before[i] = copy_param(&r.m, frozen[i]);
     float first = 0, last = 0;
     knet_outputs out;
     for (int i = 0; i < 12; i++) {
         float norm = 0;
-        float l = knet_test_step(&m, &t, opt, images, &tg, 1e-3f, &out, &norm, &err);
+        float l = knet_test_step(&r.m, &r.t, opt, images, &tg, 1e-3f, &out, &norm, &err);
         CHECK(isfinite(l) && norm > 0);
         if (i == 0) {
             first = l;
@@ -115,27 +107,24 @@ static void test_full_trains_and_freezes(void) {
             CHECK_EQ_INT(out.masks[0].shape[2], HM * WM);
             CHECK_EQ_INT(out.masks[c.stages].shape[2], HM * WM);
             /* the tape stops at layer2: nothing of the frozen stem and layer1 is recorded */
-            CHECK(t.n > 0);
+            CHECK(r.t.n > 0);
         }
         last = l;
     }
     printf("  loss %.4f -> %.4f after 12 AdamW steps\n", first, last);
     CHECK(last < 0.7f * first);
-    for (int i = 0; i < 5; i++) CHECK_MSG(param_equals(&m, frozen[i], before[i]), "%s changed", frozen[i]);
-    CHECK(!param_equals(&m, "backbone.layer2.0.conv1.weight", trainable));
+    for (int i = 0; i < 5; i++) CHECK_MSG(param_equals(&r.m, frozen[i], before[i]), "%s changed", frozen[i]);
+    CHECK(!param_equals(&r.m, "backbone.layer2.0.conv1.weight", trainable));
     for (int i = 0; i < 5; i++) free(before[i]);
     free(trainable);
 
     /* H or W not a multiple of 32 is refused */
-    tp_reset(&t, 1);
-    nn_tensor x = tp_new(&t, 0, 4, NN_SHAPE(1, 3, 64, 80));
-    knet_forward(&m, &t, &x, &out);
-    CHECK(t.rc == ES_ERR_INVALID && strstr(t.err.msg, "multiples of 32"));
-    tp_free(&t);
-    nn_arena_free(arena);
+    tp_reset(&r.t, 1);
+    nn_tensor x = tp_new(&r.t, 0, 4, NN_SHAPE(1, 3, 64, 80));
+    knet_forward(&r.m, &r.t, &x, &out);
+    CHECK(r.t.rc == ES_ERR_INVALID && strstr(r.t.err.msg, "multiples of 32"));
     nn_optim_free(opt);
-    knet_model_free(&m);
-    nn_ctx_free(ctx);
+    knet_rig_close(&r);
     free(images);
     free(masks);
 }
@@ -167,46 +156,41 @@ static void write_torchvision(knet_model *m, nn_ctx *ctx, const char *path, cons
 
 static void test_backbone_weights(void) {
     es_error err = {0};
-    nn_ctx *ctx = NULL;
-    CHECK_OK(nn_ctx_create(&ctx, NN_REQUEST_CPU, 1, &err), &err);
-    if (!ctx) return;
     knet_config c = small_full_config();
-    knet_model m;
-    CHECK_OK(knet_model_create(&m, &c, ctx, 3, &err), &err);
-    if (!m.ps) return;
+    knet_rig r;
+    if (!knet_rig_open(&r, &c, 1, 3, 1u << 20)) return;
     char path[4200];
     snprintf(path, sizeof path, "%s/r50.safetensors", es_test_tmpdir());
-    write_torchvision(&m, ctx, path, NULL, NULL, &err);
+    write_torchvision(&r.m, r.ctx, path, NULL, NULL, &err);
     int n = 0;
-    CHECK_OK(knet_model_load_backbone(&m, ctx, path, &n, &err), &err);
+    CHECK_OK(knet_model_load_backbone(&r.m, r.ctx, path, &n, &err), &err);
     CHECK_EQ_INT(n, 53 + 53 * 4);
     /* values arrive under the backbone. names (the writer's i-th tensor holds 0.001 (i+1)) */
-    const nn_tensor *w = nn_params_tensor(m.ps, nn_params_find(m.ps, "backbone.conv1.weight"));
+    const nn_tensor *w = nn_params_tensor(r.m.ps, nn_params_find(r.m.ps, "backbone.conv1.weight"));
     CHECK_NEAR(w->data[0], 0.001, 1e-7);
-    const nn_tensor *v = nn_params_tensor(m.ps, nn_params_find(m.ps, "backbone.bn1.running_var"));
+    const nn_tensor *v = nn_params_tensor(r.m.ps, nn_params_find(r.m.ps, "backbone.bn1.running_var"));
     CHECK_NEAR(v->data[1], 0.005 + 1e-6, 1e-7);
 
     /* a shape mismatch: one line naming the tensor and both shapes */
-    write_torchvision(&m, ctx, path, NULL, "layer2.0.conv2.weight", &err);
-    CHECK(knet_model_load_backbone(&m, ctx, path, &n, &err) == ES_ERR_INVALID);
+    write_torchvision(&r.m, r.ctx, path, NULL, "layer2.0.conv2.weight", &err);
+    CHECK(knet_model_load_backbone(&r.m, r.ctx, path, &n, &err) == ES_ERR_INVALID);
     printf("  mismatch: %s\n", err.msg);
     CHECK(strstr(err.msg, "layer2.0.conv2.weight") && !strchr(err.msg, '\n'));
     /* only part of the backbone */
-    write_torchvision(&m, ctx, path, "conv1.weight", NULL, &err);
-    CHECK(knet_model_load_backbone(&m, ctx, path, &n, &err) == ES_ERR_INVALID);
+    write_torchvision(&r.m, r.ctx, path, "conv1.weight", NULL, &err);
+    CHECK(knet_model_load_backbone(&r.m, r.ctx, path, &n, &err) == ES_ERR_INVALID);
     printf("  partial: %s\n", err.msg);
     CHECK(strstr(err.msg, "filled 1 of the 265") != NULL);
     remove(path);
-    CHECK(knet_model_load_backbone(&m, ctx, path, &n, &err) == ES_ERR_IO);
+    CHECK(knet_model_load_backbone(&r.m, r.ctx, path, &n, &err) == ES_ERR_IO);
     printf("  missing: %s\n", err.msg);
-    knet_model_free(&m);
+    knet_model_free(&r.m);
 
     /* the tiny preset has no ResNet-50 */
     knet_config tc = knet_config_tiny();
-    CHECK_OK(knet_model_create(&m, &tc, ctx, 3, &err), &err);
-    CHECK(knet_model_load_backbone(&m, ctx, path, &n, &err) == ES_ERR_INVALID);
-    knet_model_free(&m);
-    nn_ctx_free(ctx);
+    CHECK_OK(knet_model_create(&r.m, &tc, r.ctx, 3, &err), &err);
+    CHECK(knet_model_load_backbone(&r.m, r.ctx, path, &n, &err) == ES_ERR_INVALID);
+    knet_rig_close(&r);
 }
 
 static void test_config_key(void) {
@@ -245,31 +229,23 @@ static int feature_path_param(const char *name) {
 static void test_twin_features(void) {
     if (!twin_open("knet_full_twin.bin")) return;
     es_error err = {0};
-    nn_ctx *ctx = NULL;
-    CHECK_OK(nn_ctx_create(&ctx, NN_REQUEST_CPU, 1, &err), &err);
-    if (!ctx) return;
     knet_config c = twin_config();
-    knet_model m;
-    CHECK_OK(knet_model_create(&m, &c, ctx, 1, &err), &err);
-    if (!m.ps) return;
+    knet_rig r;
+    if (!knet_rig_open(&r, &c, 1, 1, 16u << 20)) return;
     /* every backbone and neck parameter comes from the fixture */
-    int np = nn_params_count(m.ps), want = 0, loaded = twin_upload_params(ctx, m.ps, feature_path_param, &want);
+    int np = nn_params_count(r.m.ps), want = 0, loaded = twin_upload_params(r.ctx, r.m.ps, feature_path_param, &want);
     CHECK_EQ_INT(loaded, want);
-    nn_arena *arena = NULL;
-    CHECK_OK(nn_arena_create(&arena, ctx, 16u << 20, &err), &err);
-    tp_tape t;
-    tp_init(&t, ctx, arena, 1);
     twin_array *in = twin_find("input"), *floc = twin_find("out.loc"), *fxf = twin_find("out.xf"), *rl = twin_find("r.loc"),
              *rx = twin_find("r.xf");
     CHECK(in && floc && fxf && rl && rx && in->numel == 3 * 64 * 96);
     if (!in || !floc || !fxf || !rl || !rx || in->numel != 3 * 64 * 96) return;
-    nn_tensor x = tp_new(&t, 0, 4, NN_SHAPE(1, 3, 64, 96));
-    CHECK_OK(nn_tensor_upload(ctx, &x, in->data, &err), &err);
+    nn_tensor x = tp_new(&r.t, 0, 4, NN_SHAPE(1, 3, 64, 96));
+    CHECK_OK(nn_tensor_upload(r.ctx, &x, in->data, &err), &err);
     nn_tensor loc, xf;
-    knet_features(&m, &t, &x, &loc, &xf);
-    CHECK_OK(t.rc, &t.err);
+    knet_features(&r.m, &r.t, &x, &loc, &xf);
+    CHECK_OK(r.t.rc, &r.t.err);
     CHECK(loc.numel == floc->numel && xf.numel == fxf->numel);
-    if (t.rc || loc.numel != floc->numel || xf.numel != fxf->numel) return;
+    if (r.t.rc || loc.numel != floc->numel || xf.numel != fxf->numel) return;
     double e_loc = twin_rel_err(loc.data, floc->data, loc.numel, 1e-12),
            e_xf = twin_rel_err(xf.data, fxf->data, xf.numel, 1e-12);
     printf("  features: loc rel %.2e, xf rel %.2e (%d x %d at stride 8)\n", e_loc, e_xf, loc.shape[2], loc.shape[3]);
@@ -277,18 +253,18 @@ static void test_twin_features(void) {
     /* d(sum(loc r1) + sum(xf r2)): seed the outputs' grads, then the tape */
     memcpy(loc.grad, rl->data, (size_t)loc.numel * sizeof(float));
     memcpy(xf.grad, rx->data, (size_t)xf.numel * sizeof(float));
-    CHECK_OK(nn_params_zero_grad(m.ps, ctx, &err), &err);
-    CHECK_OK(tp_backward(&t, &err), &err);
+    CHECK_OK(nn_params_zero_grad(r.m.ps, r.ctx, &err), &err);
+    CHECK_OK(tp_backward(&r.t, &err), &err);
     double worst = 0;
     const char *worst_name = "";
     int compared = 0;
     for (int i = 0; i < np; i++) {
-        const nn_tensor *p = nn_params_tensor(m.ps, i);
+        const nn_tensor *p = nn_params_tensor(r.m.ps, i);
         char key[200];
-        snprintf(key, sizeof key, "grad.%s", nn_params_name(m.ps, i));
+        snprintf(key, sizeof key, "grad.%s", nn_params_name(r.m.ps, i));
         twin_array *g = twin_find(key);
         if (!g) {
-            const char *name = nn_params_name(m.ps, i);
+            const char *name = nn_params_name(r.m.ps, i);
             /* the fixture has a gradient for every trainable feature-path parameter */
             CHECK_MSG(!p->grad || !strncmp(name, "head.", 5) || !strcmp(name, "rpn.init_kernels.weight"),
                       "fixture lacks %s", key);
@@ -298,15 +274,12 @@ static void test_twin_features(void) {
         if (!p->grad || g->numel != p->numel) continue;
         double e = twin_rel_err(p->grad, g->data, p->numel, 1e-12);
         compared++;
-        if (e > worst) worst = e, worst_name = nn_params_name(m.ps, i);
+        if (e > worst) worst = e, worst_name = nn_params_name(r.m.ps, i);
         CHECK_MSG(e < 1e-3, "%s rel %.2e", key, e);
     }
     printf("  %d parameter gradients, worst relative error %.2e (%s)\n", compared, worst, worst_name);
     CHECK_EQ_INT(compared, 91);
-    tp_free(&t);
-    nn_arena_free(arena);
-    knet_model_free(&m);
-    nn_ctx_free(ctx);
+    knet_rig_close(&r);
     twin_free();
 }
 

@@ -15,17 +15,10 @@ static void test_twin(void) {
     c.image_size = 64, c.num_kernels = 6, c.channels = 16, c.stem = 8;
     c.widths[0] = 8, c.widths[1] = 16, c.widths[2] = 16, c.widths[3] = 16;
     c.gn_groups = 4, c.heads = 2, c.ffn_channels = 32, c.stages = 3, c.batch = 2;
-    nn_ctx *ctx = NULL;
-    CHECK_OK(nn_ctx_create(&ctx, NN_REQUEST_CPU, 1, &err), &err);
-    if (!ctx) return;
-    knet_model m;
-    CHECK_OK(knet_model_create(&m, &c, ctx, 1, &err), &err);
-    int np = nn_params_count(m.ps), loaded = twin_upload_params(ctx, m.ps, NULL, NULL);
+    knet_rig r;
+    if (!knet_rig_open(&r, &c, 1, 1, 16u << 20)) return;
+    int np = nn_params_count(r.m.ps), loaded = twin_upload_params(r.ctx, r.m.ps, NULL, NULL);
     CHECK_EQ_INT(loaded, np);
-    nn_arena *arena = NULL;
-    CHECK_OK(nn_arena_create(&arena, ctx, 16u << 20, &err), &err);
-    tp_tape t;
-    tp_init(&t, ctx, arena, 1);
     twin_array *in = twin_find("input");
     CHECK(in && in->numel == 2 * 3 * 64 * 64);
     knet_targets tg;
@@ -40,14 +33,14 @@ static void test_twin(void) {
         tg.n_gt[b] = g->dims[0];
         tg.masks[b] = g->data;
     }
-    nn_tensor x = tp_new(&t, 0, 4, NN_SHAPE(2, 3, 64, 64));
-    CHECK_OK(nn_tensor_upload(ctx, &x, in->data, &err), &err);
+    nn_tensor x = tp_new(&r.t, 0, 4, NN_SHAPE(2, 3, 64, 64));
+    CHECK_OK(nn_tensor_upload(r.ctx, &x, in->data, &err), &err);
     knet_outputs out;
-    knet_forward(&m, &t, &x, &out);
+    knet_forward(&r.m, &r.t, &x, &out);
     knet_losses L;
-    CHECK_OK(knet_loss(&m, &t, &out, &tg, &L, &err), &err);
-    CHECK_OK(nn_params_zero_grad(m.ps, ctx, &err), &err);
-    CHECK_OK(tp_backward(&t, &err), &err);
+    CHECK_OK(knet_loss(&r.m, &r.t, &out, &tg, &L, &err), &err);
+    CHECK_OK(nn_params_zero_grad(r.m.ps, r.ctx, &err), &err);
+    CHECK_OK(tp_backward(&r.t, &err), &err);
     const char *names[4] = {"loss.total", "loss.cls", "loss.mask", "loss.dice"};
     float mine[4] = {L.total, L.cls, L.mask, L.dice};
     for (int k = 0; k < 4; k++) {
@@ -63,27 +56,20 @@ static void test_twin(void) {
     int bad = 0;
     for (int i = 0; i < np; i++) {
         char key[200];
-        snprintf(key, sizeof key, "grad.%s", nn_params_name(m.ps, i));
+        snprintf(key, sizeof key, "grad.%s", nn_params_name(r.m.ps, i));
         twin_array *a = twin_find(key);
-        nn_tensor *p = nn_params_tensor(m.ps, i);
+        nn_tensor *p = nn_params_tensor(r.m.ps, i);
         if (!a || a->numel != p->numel) continue;
         double e = twin_rel_err(p->grad, a->data, p->numel, GRAD_FLOOR);
         double mb = 0;
         for (int64_t j = 0; j < p->numel; j++) mb = fabs(a->data[j]) > mb ? fabs(a->data[j]) : mb;
-        if (mb >= GRAD_FLOOR && e > worst) worst = e, worst_name = nn_params_name(m.ps, i);
-        if (e >= 1e-3) {
-            if (bad++ < 8) printf("  grad %s: rel %.2e\n", nn_params_name(m.ps, i), e);
-        }
-        {
-            if (mb < GRAD_FLOOR) printf("  grad %s: max |torch| %.1e (zero in exact arithmetic)\n", nn_params_name(m.ps, i), mb);
-        }
+        if (mb >= GRAD_FLOOR && e > worst) worst = e, worst_name = nn_params_name(r.m.ps, i);
+        if (e >= 1e-3 && bad++ < 8) printf("  grad %s: rel %.2e\n", nn_params_name(r.m.ps, i), e);
+        if (mb < GRAD_FLOOR) printf("  grad %s: max |torch| %.1e (zero in exact arithmetic)\n", nn_params_name(r.m.ps, i), mb);
     }
     printf("  %d parameter gradients, worst relative error of the non-zero ones %.2e (%s)\n", np, worst, worst_name);
     CHECK_EQ_INT(bad, 0);
-    tp_free(&t);
-    nn_arena_free(arena);
-    knet_model_free(&m);
-    nn_ctx_free(ctx);
+    knet_rig_close(&r);
     twin_free();
 }
 

@@ -3,17 +3,11 @@
 # multi-scale fit (streaming loader), validation and infer at the images' original sizes
 # (the prediction store refuses masks of any other size; entseg-eval reads them back), and
 # one error line naming the file when a training image is truncated.
-set -uo pipefail
-: "${ES_BIN:?}" "${ES_TMP:?}"
-[ -x "$ES_BIN/entseg-train" ] || { echo "SKIP: entseg-train not built"; exit 77; }
-rm -rf "$ES_TMP" && mkdir -p "$ES_TMP" && cd "$ES_TMP" || exit 1
-fail=0
-check() { if ! eval "$1"; then echo "FAIL: $2"; fail=1; else echo "ok   $2"; fi; }
+. "$(dirname "$0")/train_cli.sh"
 small="--set channels=32 --set stem=16 --set widths=16,32,32,32 --set num_kernels=8 --set ffn_channels=64 --set batch=2 --set log_every=1 --set val_every=0 --set ckpt_every=0"
 data="--set scales=64,96 --set max_size=128 --set test_scale=96 --set loader_threads=2"
 synth="--size 60x100-200x150 --max-entities 4 --no-crowd --no-tiny --no-thin --quiet"
-"$ES_BIN/entseg-convert" synth -o train.db --images 6 --seed 5 $synth || exit 1
-"$ES_BIN/entseg-convert" synth -o val.db --images 3 --seed 11 --prefix v_ --split val $synth || exit 1
+synth_stores 5 11 $synth
 
 check '"$ES_BIN/entseg-train" fit --train train.db --val val.db -o run --iters 3 --device cpu --threads 1 $small $data > fit.log 2>&1' "multi-scale fit runs"
 check 'grep -q "6 images, streamed on 2 loader threads" fit.log' "several scales: streamed, not cached"
