@@ -409,11 +409,7 @@ int conv_direct_wgrad(nn_ctx *ctx, const conv_geom *g, const nn_conv2d_opts *o, 
     j.off = off;
     nn_parallel_for(ctx, (size_t)g->n * g->cout, widen_dy_plane, &j);
     /* a band of WG_MR channels' dy stays in L1 while every (channel, tap) passes over it */
-    j.rows = WG_BAND_PIXELS / j.p.ws > 1 ? WG_BAND_PIXELS / j.p.ws : 1;
-    if (g->oh > 0) { /* equal bands: no short last band */
-        int bands = (g->oh + j.rows - 1) / j.rows;
-        j.rows = (g->oh + bands - 1) / bands;
-    }
+    j.rows = conv_band_rows(g->oh, WG_BAND_PIXELS / j.p.ws);
     nn_parallel_for(ctx, (size_t)(g->cout + WG_MR - 1) / WG_MR, wg_task, &j);
     return ES_OK;
 }

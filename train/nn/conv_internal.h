@@ -11,6 +11,16 @@ typedef struct conv_geom {
     int input_is_cols; /* 1x1, stride 1, no padding: the input is its own column matrix */
 } conv_geom;
 
+/* Rows per band when `total` rows are cut into bands of at most max_rows: the fewest
+ * bands, all of one size but the last, at most a row short of the others (a short last
+ * band would leave the task that gets it idle while the others work). 1 when total < 1. */
+static inline int conv_band_rows(int total, int max_rows) {
+    if (total < 1) return 1;
+    if (max_rows < 1) max_rows = 1;
+    int bands = (total + max_rows - 1) / max_rows;
+    return (total + bands - 1) / bands;
+}
+
 /* Whether conv_direct_forward / conv_direct_wgrad take this convolution: one group, stride
  * 1, output rows of at least 16 pixels, and a CPU with AVX2 and FMA. */
 int conv_direct_applies(const conv_geom *g, const nn_conv2d_opts *o);

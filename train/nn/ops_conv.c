@@ -18,7 +18,6 @@ int nn_conv2d_out_size(int in, int kernel, int stride, int pad, int dilation) {
     return n < 0 ? 0 : n / stride + 1;
 }
 
-
 static int conv_check(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
                       const nn_tensor *y, const nn_conv2d_opts *o, conv_geom *g, es_error *err) {
     ES_CHECK(nn_check_tensor("conv2d", "x", x, 4, err));
@@ -261,13 +260,9 @@ static int tile_setup(nn_ctx *ctx, tile_job *j, const conv_geom *g, const nn_con
     j->o = o;
     j->m = m;
     int64_t per_row = g->ckk * g->ow;
-    j->rows = per_row > 0 ? (int)(CONV_TILE_FLOATS / per_row) : 1;
-    if (j->rows < 1) j->rows = 1;
-    if (j->rows > g->oh) j->rows = g->oh > 0 ? g->oh : 1;
+    /* equal bands: the weight gradient deals tiles to its tasks round robin */
+    j->rows = conv_band_rows(g->oh, per_row > 0 ? (int)(CONV_TILE_FLOATS / per_row) : 1);
     j->tiles = g->oh > 0 ? (g->oh + j->rows - 1) / j->rows : 0;
-    /* equal bands: the weight gradient deals tiles to its tasks round robin, and a short
-     * last band would leave one task with most of the work */
-    if (j->tiles > 0) j->rows = (g->oh + j->tiles - 1) / j->tiles;
     j->scratch_floats = (g->input_is_cols ? 0 : (int64_t)j->rows * per_row) + 16;
     j->scratch = nn_scratch(ctx, 0, (size_t)(j->scratch_floats * ctx->threads) * sizeof(float), err);
     return j->scratch ? ES_OK : ES_ERR_NOMEM;
