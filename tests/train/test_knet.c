@@ -109,6 +109,9 @@ static void test_config(void) {
     CHECK(knet_config_parse_json(&d, "{\"lr\": [1,2]}", &err) != ES_OK);
     CHECK(knet_config_parse_json(&d, "not json", &err) == ES_ERR_FORMAT);
     CHECK(knet_config_parse_json(&d, "{\"wat\": 1}", &err) == ES_ERR_INVALID);
+    /* a misspelt or non-string preset is refused, not read as tiny */
+    CHECK(knet_config_parse_json(&d, "{\"preset\": \"ful\"}", &err) == ES_ERR_INVALID);
+    CHECK(knet_config_parse_json(&d, "{\"preset\": 7}", &err) == ES_ERR_INVALID);
     char path[4200];
     snprintf(path, sizeof path, "%s/train/configs/knet_tiny.json", ES_SOURCE_DIR);
     knet_config e = knet_config_full();

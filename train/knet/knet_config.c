@@ -225,8 +225,9 @@ int knet_config_parse_json(knet_config *c, const char *text, es_error *err) {
     /* "preset" first so its defaults come before the other keys */
     knet_config keep = *c;
     cJSON *pre = cJSON_GetObjectItemCaseSensitive(root, "preset");
-    if (cJSON_IsString(pre)) *c = !strcmp(pre->valuestring, "full") ? knet_config_full() : knet_config_tiny();
     int rc = ES_OK;
+    if (pre && !cJSON_IsString(pre)) rc = es_error_set(err, ES_ERR_INVALID, "config: preset must be tiny or full");
+    else if (pre) rc = knet_config_preset(pre->valuestring, c, err);
     for (cJSON *it = root->child; it && !rc; it = it->next) {
         if (!strcmp(it->string, "preset") || it->string[0] == '_') continue; /* "_comment" */
         const field *f = find_field(it->string);
