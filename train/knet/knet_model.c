@@ -102,6 +102,9 @@ static void declare_tiny_neck(knet_decl *d, const knet_config *c) {
     add(d, GROUP_HEAD, NN_INIT_NORMAL, 0, 0.01f, 2, NN_SHAPE(c->num_kernels, C), "rpn.init_kernels.weight");
 }
 
+/* fc + LN + ReLU blocks before fc_mask: 3 in the tiny preset, 1 in knet_s3_r50_fpn */
+static int mask_fcs(const knet_config *c) { return knet_is_full(c) ? 1 : 3; }
+
 static void declare(knet_decl *d, const knet_config *c) {
     char n[128];
     int C = c->channels, full = knet_is_full(c);
@@ -139,7 +142,7 @@ static void declare(knet_decl *d, const knet_config *c) {
         /* objectness bias: prior probability 0.01 (mmcv bias_init_with_prob) */
         add(d, GROUP_HEAD, NN_INIT_XAVIER_UNIFORM, 0, 0, 2, NN_SHAPE(1, C), "head.%d.fc_cls.weight", s);
         add(d, GROUP_HEAD, NN_INIT_CONSTANT, -4.59512f, 0, 1, NN_SHAPE(1), "head.%d.fc_cls.bias", s);
-        for (int i = 0; i < (full ? 1 : 3); i++) {
+        for (int i = 0; i < mask_fcs(c); i++) {
             snprintf(n, sizeof n, "head.%d.mask_fcs.%d", s, 2 * i);
             add_linear(d, n, C, C, 0);
             snprintf(n, sizeof n, "head.%d.mask_fcs.%d", s, 2 * i + 1);
@@ -359,10 +362,11 @@ void knet_forward(knet_model *m, tp_tape *t, const nn_tensor *images, knet_outpu
     /* prev: the previous stage's mask logits at feature resolution (B, N, hw) */
     nn_tensor prev = tp_bmm(t, &k0v, &lv, 0, 0);
     out->masks[0] = full ? upsample_masks(&f, &prev, hf, wf) : prev;
+    /* the binarised masks of prev: made once per stage, from a host copy of the logits */
+    nn_tensor bin = binarise(&f, &prev);
     nn_tensor obj;
     if (full) {
         /* proposal_feats_with_obj: kernels + features under their binarised masks */
-        nn_tensor bin = binarise(&f, &prev);
         nn_tensor of = tp_bmm(t, &bin, &fv, 0, 1); /* (B, N, C) */
         obj = tp_add(t, &of, &k0v);
     } else {
@@ -382,7 +386,6 @@ void knet_forward(knet_model *m, tp_tape *t, const nn_tensor *images, knet_outpu
             xs = tp_view(t, &tf, 3, NN_SHAPE(b, C, hw));
         }
         /* group-feature assembling: sum of features under the binarised previous masks */
-        nn_tensor bin = binarise(&f, &prev);
         nn_tensor xfeat = tp_bmm(t, &bin, &xs, 0, 1); /* (B, N, C) */
         /* adaptive kernel update */
         nn_tensor dyn = linear(&f, &obj, P("kernel_update.dynamic_layer"), 1);
@@ -421,9 +424,9 @@ void knet_forward(knet_model *m, tp_tape *t, const nn_tensor *images, knet_outpu
         cf = layernorm(&f, &cf, P("cls_fcs.1"));
         cf = tp_relu(t, &cf);
         out->cls[s + 1] = linear(&f, &cf, P("fc_cls"), 1);
-        /* mask head: fc + LN + ReLU (tiny 3x, full 1x), then the dynamic 1x1 conv with the features */
+        /* mask head: mask_fcs x (fc + LN + ReLU), then the dynamic 1x1 conv with the features */
         nn_tensor mf = obj;
-        for (int i = 0; i < (full ? 1 : 3); i++) {
+        for (int i = 0; i < mask_fcs(c); i++) {
             snprintf(n, sizeof n, "head.%d.mask_fcs.%d", s, 2 * i);
             mf = linear(&f, &mf, n, 0);
             snprintf(n, sizeof n, "head.%d.mask_fcs.%d", s, 2 * i + 1);
@@ -433,6 +436,7 @@ void knet_forward(knet_model *m, tp_tape *t, const nn_tensor *images, knet_outpu
         mf = linear(&f, &mf, P("fc_mask"), 1);
         prev = tp_bmm(t, &mf, &xs, 0, 0);
         out->masks[s + 1] = full ? upsample_masks(&f, &prev, hf, wf) : prev;
+        if (s + 1 < c->stages) bin = binarise(&f, &prev);
     }
 #undef P
 }
