@@ -193,17 +193,21 @@ static int cmd_fit(const args *a) {
     knet_loader *loader = NULL;
     nn_optim *opt = NULL;
     nn_arena *arena = NULL;
+    /* a checkpoint to resume from replaces every weight: no backbone file is read then */
+    FILE *resume_file = a->resume ? fopen(ckpt, "rb") : NULL;
+    int resuming = resume_file != NULL;
+    if (resume_file) fclose(resume_file);
     int rc = knet_model_create(&m, &cfg, ctx, (uint64_t)cfg.seed, &err);
-    if (!rc && cfg.backbone_weights[0]) {
+    if (!rc && !resuming && cfg.backbone_weights[0]) {
         int n_loaded = 0;
         rc = knet_model_load_backbone(&m, ctx, cfg.backbone_weights, &n_loaded, &err);
         if (!rc) fprintf(stderr, "entseg-train: backbone: %d tensors from %s\n", n_loaded, cfg.backbone_weights);
-        if (rc) knet_model_free(&m);
-    } else if (!rc && knet_is_full(&cfg)) {
+    } else if (!rc && !resuming && knet_is_full(&cfg)) {
         fprintf(stderr, "entseg-train: note: backbone_weights is empty: the ResNet-50 starts from random weights "
                         "(set backbone_weights=r50.safetensors, see docs/knet.md)\n");
     }
     if (rc) {
+        knet_model_free(&m); /* safe after a failed create */
         nn_ctx_free(ctx);
         return fail(&err);
     }
@@ -227,16 +231,12 @@ static int cmd_fit(const args *a) {
     oo.group_set[0] = 1;
     rc = nn_optim_create(&opt, m.ps, ctx, &oo, &err);
     int start = 0;
-    if (!rc && a->resume) {
-        FILE *f = fopen(ckpt, "rb");
-        if (f) {
-            fclose(f);
-            rc = nn_checkpoint_load(ckpt, m.ps, opt, ctx, "", 0, NULL, &err);
-            start = (int)nn_optim_steps(opt);
-            if (!rc) fprintf(stderr, "entseg-train: resumed from %s at iteration %d\n", ckpt, start);
-        } else {
-            fprintf(stderr, "entseg-train: --resume: no %s yet, starting fresh\n", ckpt);
-        }
+    if (!rc && resuming) {
+        rc = nn_checkpoint_load(ckpt, m.ps, opt, ctx, "", 0, NULL, &err);
+        start = (int)nn_optim_steps(opt);
+        if (!rc) fprintf(stderr, "entseg-train: resumed from %s at iteration %d\n", ckpt, start);
+    } else if (!rc && a->resume) {
+        fprintf(stderr, "entseg-train: --resume: no %s yet, starting fresh\n", ckpt);
     }
     if (!rc) rc = nn_arena_create(&arena, ctx, 256u << 20, &err);
     nn_sched sched;
