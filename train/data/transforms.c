@@ -22,7 +22,8 @@ void knet_resize_shape(uint32_t w, uint32_t h, int short_side, int max_size, int
 
 int knet_round_up(int x, int divisor) { return (x + divisor - 1) / divisor * divisor; }
 
-/* Source taps of one output coordinate: half-pixel centres, clamped (cv2 INTER_LINEAR).
+/* Source taps of one output coordinate: half-pixel centres, clamped (cv2 INTER_LINEAR,
+ * torch bilinear with align_corners=False).
  * The float expression is the one the square-only loader used, so 128 px stays bit-exact. */
 static void taps(int out, int n, int src, int *i0, int *i1, float *f) {
     float s = ((float)out + 0.5f) * src / n - 0.5f;
@@ -207,23 +208,14 @@ typedef struct taps4 {
     float w[4];
 } taps4;
 
-static void bilinear_src(int dst, int out_n, int in_n, int *a, int *b, float *f) {
-    float s = ((float)dst + 0.5f) * in_n / out_n - 0.5f; /* align_corners=False */
-    if (s < 0) s = 0;
-    *a = (int)s;
-    if (*a > in_n - 1) *a = in_n - 1;
-    *b = *a + 1 < in_n ? *a + 1 : in_n - 1;
-    *f = s - *a;
-}
-
 static void axis_taps(int n, int valid, int cells, taps4 *t) {
     for (int o = 0; o < n; o++) {
         int r[2];
         float f1, f2;
-        bilinear_src(o, n, valid, &r[0], &r[1], &f1);
+        taps(o, n, valid, &r[0], &r[1], &f1);
         for (int k = 0; k < 2; k++) {
             int g0, g1;
-            bilinear_src(r[k], 4 * cells, cells, &g0, &g1, &f2);
+            taps(r[k], 4 * cells, cells, &g0, &g1, &f2);
             float wk = k ? f1 : 1 - f1;
             t[o].i[2 * k] = g0, t[o].w[2 * k] = wk * (1 - f2);
             t[o].i[2 * k + 1] = g1, t[o].w[2 * k + 1] = wk * f2;
