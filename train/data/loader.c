@@ -32,11 +32,8 @@ typedef struct cache_ent {
     size_t n_masks;
 } cache_ent;
 
-enum { SLOT_FILLING, SLOT_READY, SLOT_HELD };
-
 typedef struct slot {
-    int state;
-    int remaining;               /* jobs of this batch not finished */
+    int remaining;               /* jobs of this batch not finished: 0 = ready (or held) */
     int rc, err_b;               /* first failure, by image index in the batch */
     es_error err;
     size_t idx[64];              /* (B) image index */
@@ -184,10 +181,7 @@ static void finish_job(knet_loader *l, int si, int b, int rc, const es_error *e)
         s->err_b = b;
         s->err = *e;
     }
-    if (--s->remaining == 0) {
-        s->state = SLOT_READY;
-        pthread_cond_broadcast(&l->ready);
-    }
+    if (--s->remaining == 0) pthread_cond_broadcast(&l->ready);
 }
 
 typedef struct worker_arg {
@@ -273,7 +267,6 @@ static int plan(knet_loader *l, int si, es_error *err) {
     s->rc = ES_OK;
     s->err_b = 0;
     s->remaining = B;
-    s->state = SLOT_FILLING;
     size_t qcap = sizeof l->queue / sizeof l->queue[0];
     for (int b = 0; b < B; b++) {
         l->queue[(l->qhead + l->qlen) % qcap] = (job){si, b};
@@ -290,14 +283,15 @@ int knet_loader_next(knet_loader *l, const knet_batch **out, es_error *err) {
         return l->failed;
     }
     pthread_mutex_lock(&l->lock);
+    es_error fail = {0}; /* kept for later calls whether or not the caller passed err */
     int rc = ES_OK;
     if (l->held >= 0) {
-        rc = plan(l, l->held, err);
+        rc = plan(l, l->held, &fail);
         l->held = -1;
     }
     slot *s = &l->slots[l->head];
     es_error e;
-    while (!rc && s->state != SLOT_READY) {
+    while (!rc && s->remaining) {
         if (l->qlen && l->queue[l->qhead].slot == l->head) {
             /* help with our own batch rather than wait */
             job j = l->queue[l->qhead];
@@ -313,17 +307,17 @@ int knet_loader_next(knet_loader *l, const knet_batch **out, es_error *err) {
         pthread_cond_wait(&l->ready, &l->lock);
     }
     if (!rc) {
-        s->state = SLOT_HELD;
         l->held = l->head;
         l->head = (l->head + 1) % KNET_LOADER_SLOTS;
         if (s->rc) {
             rc = s->rc;
-            if (err) *err = s->err;
+            fail = s->err;
         }
     }
     if (rc) {
         l->failed = rc;
-        if (err) l->failed_err = *err;
+        l->failed_err = fail;
+        if (err) *err = fail;
     }
     pthread_mutex_unlock(&l->lock);
     if (!rc) *out = &s->out;
