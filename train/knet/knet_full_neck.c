@@ -92,14 +92,21 @@ static nn_tensor sine_encoding(knet_fwd *f, int C, int h, int w) {
     }
     int nf = C / 2;
     const double two_pi = 6.283185307179586;
+    /* channel k < nf depends on y only, channel nf + k on x only: one trig call per row or
+     * column, the rest copies */
     for (int k = 0; k < nf; k++) {
         double dim_t = pow(10000.0, 2.0 * (k / 2) / nf);
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++) {
-                double ey = (y + 1) / (h + 1e-6) * two_pi / dim_t, ex = (x + 1) / (w + 1e-6) * two_pi / dim_t;
-                host[((size_t)k * h + y) * w + x] = (float)(k % 2 ? cos(ey) : sin(ey));
-                host[((size_t)(nf + k) * h + y) * w + x] = (float)(k % 2 ? cos(ex) : sin(ex));
-            }
+        float *py = host + (size_t)k * h * w, *px = host + (size_t)(nf + k) * h * w;
+        for (int x = 0; x < w; x++) {
+            double ex = (x + 1) / (w + 1e-6) * two_pi / dim_t;
+            px[x] = (float)(k % 2 ? cos(ex) : sin(ex));
+        }
+        for (int y = 0; y < h; y++) {
+            double ey = (y + 1) / (h + 1e-6) * two_pi / dim_t;
+            float vy = (float)(k % 2 ? cos(ey) : sin(ey));
+            for (int x = 0; x < w; x++) py[(size_t)y * w + x] = vy;
+            if (y) memcpy(px + (size_t)y * w, px, (size_t)w * sizeof *px);
+        }
     }
     int rc = nn_tensor_upload(f->t->ctx, &p, host, &f->t->err);
     if (rc && !f->t->rc) f->t->rc = rc;

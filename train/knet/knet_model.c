@@ -45,7 +45,7 @@ static void add_conv(knet_decl *d, int group, const char *name, int cin, int cou
     if (bias) add(d, group, NN_INIT_ZEROS, 0, 0, 1, NN_SHAPE(cout), "%s.bias", name);
 }
 
-/* A conv with its own weight init (a, b as nn_params_init) and a zero bias. */
+/* A conv with its own weight init (a, b as nn_params_init) and, when bias, a zero bias. */
 void knet_decl_conv(knet_decl *d, const char *name, nn_init_kind kind, float a, float b,
                           int cin, int cout, int k, int bias) {
     add(d, GROUP_HEAD, kind, a, b, 4, NN_SHAPE(cout, cin, k, k), "%s.weight", name);

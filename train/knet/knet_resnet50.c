@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-const int knet_r50_blocks[4] = {3, 4, 6, 3};
+static const int r50_blocks[4] = {3, 4, 6, 3}; /* Bottlenecks per layer */
 
 static int add(nn_params *ps, int group, unsigned flags, int ndim, const int *shape, es_error *err,
                const char *fmt, ...) __attribute__((format(printf, 7, 8)));
@@ -44,7 +44,8 @@ int knet_r50_declare(nn_params *ps, const knet_r50_dims *d, int group, es_error 
             return es_error_set(err, ES_ERR_INVALID,
                                 "resnet50: layer%d width %d is not a positive multiple of 4 (expansion 4)",
                                 l + 1, d->widths[l]);
-    /* the stem is frozen with layer1 (mmdet _freeze_stages: frozen_stages >= 0 freezes it) */
+    /* the stem is frozen with layer1 (mmdet freezes it already at frozen_stages 0; here 0
+     * means nothing frozen) */
     unsigned stem_flags = d->frozen_stages >= 1 ? NN_PARAM_FROZEN : 0;
     ES_CHECK(add_conv(ps, group, stem_flags, "backbone.conv1", 3, d->stem, 7, err));
     ES_CHECK(add_bn(ps, group, "backbone.bn1", d->stem, err));
@@ -53,7 +54,7 @@ int knet_r50_declare(nn_params *ps, const knet_r50_dims *d, int group, es_error 
     for (int l = 0; l < 4; l++) {
         unsigned fl = l < d->frozen_stages ? NN_PARAM_FROZEN : 0;
         int w = d->widths[l], mid = w / 4;
-        for (int b = 0; b < knet_r50_blocks[l]; b++) {
+        for (int b = 0; b < r50_blocks[l]; b++) {
             int in = b == 0 ? cin : w;
             snprintf(n, sizeof n, "backbone.layer%d.%d.conv1", l + 1, b);
             ES_CHECK(add_conv(ps, group, fl, n, in, mid, 1, err));
@@ -168,7 +169,7 @@ void knet_r50_forward(tp_tape *t, nn_params *ps, const knet_r50_dims *d, const n
     x = tp_maxpool(t, &x, 3, 2, 1);
     for (int l = 0; l < 4; l++) {
         if (l >= d->frozen_stages) t->record = record;
-        for (int b = 0; b < knet_r50_blocks[l]; b++)
+        for (int b = 0; b < r50_blocks[l]; b++)
             x = bottleneck(t, ps, &x, l + 1, b, b == 0 && l > 0 ? 2 : 1);
         feats[l] = x;
     }

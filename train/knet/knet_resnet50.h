@@ -28,9 +28,6 @@ typedef struct knet_r50_dims {
     int frozen_stages; /* 0: nothing frozen but BN; 1: stem + layer1 (reference); up to 4 */
 } knet_r50_dims;
 
-/* Blocks per layer: 3, 4, 6, 3. */
-extern const int knet_r50_blocks[4];
-
 /* Declares every backbone parameter (before nn_params_alloc) in optimiser group `group`.
  * ES_ERR_INVALID when a width is not a positive multiple of 4. */
 int knet_r50_declare(nn_params *ps, const knet_r50_dims *d, int group, es_error *err);
