@@ -16,7 +16,6 @@
 #include <stdint.h>
 
 #include "entseg/error.h"
-#include "entseg/store.h"
 #include "stats.h"
 
 #define ES_SPLIT_FEATURES 5
@@ -36,12 +35,5 @@ extern const char *const es_split_feature_names[ES_SPLIT_FEATURES];
 int es_split_choose(const es_dataset_stats *st, size_t n_test, size_t n_candidates, uint64_t seed,
                     es_split_result *out, es_error *err);
 void es_split_free(es_split_result *r);
-/* Writes the split as JSON to path ('-': stdout): the test image names, the chosen candidate
- * and every candidate's features. imgs are the store's images in the stats' order. */
-int es_split_write_json(const char *path, const es_dataset_stats *st, const es_image *imgs,
-                        const es_split_result *r, uint64_t seed, es_error *err);
-/* Sets the split of every image of the store at db (imgs[0..n), the stats' order) to "test"
- * or "train", in one transaction. */
-int es_split_apply(const char *db, const es_image *imgs, size_t n, const es_split_result *r, es_error *err);
 
 #endif

@@ -158,13 +158,9 @@ int es_store_delete_entity(es_store *s, int64_t entity_id, es_error *err) {
 int es_store_set_entity_label(es_store *s, int64_t entity_id, int64_t label_id, es_error *err) {
     ES_CHECK(store_require_writable(s, err));
     if (label_id != ES_NONE) {
-        sqlite3_stmt *q;
-        ES_CHECK(store_stmt(s, STMT_LABEL_EXISTS, &q, err));
-        sqlite3_bind_int64(q, 1, label_id);
-        int rc = sqlite3_step(q);
-        sqlite3_reset(q);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return store_sql_error(s, rc, "reading labels", err);
-        if (rc == SQLITE_DONE)
+        int exists;
+        ES_CHECK(store_label_exists(s, label_id, "reading labels", &exists, err));
+        if (!exists)
             return es_error_set(err, ES_ERR_INVALID, "%s: no label with id %lld", s->path,
                                 (long long)label_id);
     }

@@ -132,17 +132,6 @@ static int check_no_overlap(es_store *s, const es_image *img, const es_entity *e
     return rc;
 }
 
-static int label_exists(es_store *s, int64_t label_id, int *exists, es_error *err) {
-    sqlite3_stmt *st;
-    ES_CHECK(store_stmt(s, STMT_LABEL_EXISTS, &st, err));
-    sqlite3_bind_int64(st, 1, label_id);
-    int rc = sqlite3_step(st);
-    *exists = rc == SQLITE_ROW;
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return store_sql_error(s, rc, "reading labels", err);
-    return ES_OK;
-}
-
 /* Everything store.h promises about one entity, area and bbox computed into area/bbox. */
 static int check_entity(es_store *s, const es_image *img, const es_entity *ents, size_t i,
                         uint64_t *area, double bbox[4], es_error *err) {
@@ -184,7 +173,7 @@ static int check_entity(es_store *s, const es_image *img, const es_entity *ents,
                             (unsigned long long)*area);
     if (e->label_id != ES_NONE) {
         int exists;
-        ES_CHECK(label_exists(s, e->label_id, &exists, err));
+        ES_CHECK(store_label_exists(s, e->label_id, "reading labels", &exists, err));
         if (!exists)
             return es_error_set(err, ES_ERR_INVALID,
                                 "%s: image '%s': %s: label id %lld is not in the vocabulary",

@@ -87,6 +87,11 @@ int store_exec(es_store *s, const char *sql, es_error *err);
 /* Refuses writes on a store opened for reading. */
 int store_require_writable(es_store *s, es_error *err);
 
+/* Sets *exists to whether label label_id is in the vocabulary (store_vocab.c). A SQLite
+ * error is recorded as "<path>: <what>: <sqlite message>". */
+int store_label_exists(es_store *s, int64_t label_id, const char *what, int *exists,
+                       es_error *err);
+
 /* Schema and migrations (store_migrate.c). */
 int store_schema_create(es_store *s, es_error *err);
 /* Checks identity and version; migrates forward when s->writable. */

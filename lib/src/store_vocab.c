@@ -87,6 +87,19 @@ void es_categories_free(es_category *c, size_t n) {
     free(c);
 }
 
+int store_label_exists(es_store *s, int64_t label_id, const char *what, int *exists,
+                       es_error *err) {
+    sqlite3_stmt *st;
+    *exists = 0;
+    ES_CHECK(store_stmt(s, STMT_LABEL_EXISTS, &st, err));
+    sqlite3_bind_int64(st, 1, label_id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return store_sql_error(s, rc, what, err);
+    *exists = rc == SQLITE_ROW;
+    return ES_OK;
+}
+
 int es_store_label_get_or_create(es_store *s, const char *name, int64_t parent_id, int64_t *id,
                                  es_error *err) {
     *id = ES_NONE;
@@ -101,14 +114,11 @@ int es_store_label_get_or_create(es_store *s, const char *name, int64_t parent_i
     if (rc != SQLITE_DONE) return store_sql_error(s, rc, "looking up a label", err);
     ES_CHECK(store_require_writable(s, err));
     if (parent_id != ES_NONE) {
-        ES_CHECK(store_stmt(s, STMT_LABEL_EXISTS, &st, err));
-        sqlite3_bind_int64(st, 1, parent_id);
-        rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc == SQLITE_DONE)
+        int exists;
+        ES_CHECK(store_label_exists(s, parent_id, "looking up a label", &exists, err));
+        if (!exists)
             return es_error_set(err, ES_ERR_INVALID, "%s: label '%s': parent label id %lld does not exist",
                                 s->path, name, (long long)parent_id);
-        if (rc != SQLITE_ROW) return store_sql_error(s, rc, "looking up a label", err);
     }
     ES_CHECK(store_stmt(s, STMT_LABEL_INSERT, &st, err));
     store_bind_text(st, 1, name);
