@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "entseg/cli.h"
 #include "knet/knet.h"
 
 static double now_s(void) {
@@ -35,21 +36,24 @@ int main(int argc, char **argv) {
     int threads = 2, h = 800, w = 1344, batch = 1, steps = 2;
     es_error err = {0};
     knet_config c = knet_config_full();
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--height")) h = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--width")) w = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--batch")) batch = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--steps")) steps = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--set")) {
-            if (knet_config_set(&c, argv[i + 1], &err)) return die(&err);
-        } else {
-            fprintf(stderr, "bench-knet-full: unknown option %s\n", argv[i]);
+    /* --name value pairs; every value is checked (a bad or missing one is a usage error) */
+    static const char *const names[] = {"--threads", "--height", "--width", "--batch", "--steps"};
+    int *const vals[] = {&threads, &h, &w, &batch, &steps};
+    for (int i = 1; i < argc; i += 2) {
+        int k = 0;
+        while (k < 5 && strcmp(argv[i], names[k])) k++;
+        int64_t v = 0;
+        if (i + 1 >= argc || (k == 5 && strcmp(argv[i], "--set")) ||
+            (k < 5 && !es_cli_parse_int(argv[i + 1], 1, 1 << 20, &v))) {
+            fprintf(stderr, "usage: bench-knet-full [--threads N] [--height H] [--width W] [--batch B] "
+                            "[--steps K] [--set key=value]... (bad or missing value for %s)\n", argv[i]);
             return 2;
         }
+        if (k < 5) *vals[k] = (int)v;
+        else if (knet_config_set(&c, argv[i + 1], &err)) return die(&err);
     }
-    if (h < 32 || w < 32 || h % 32 || w % 32 || batch < 1 || batch > 64 || steps < 1) {
-        fprintf(stderr, "bench-knet-full: --height/--width must be multiples of 32, batch 1..64, steps >= 1\n");
+    if (h % 32 || w % 32 || batch > 64) {
+        fprintf(stderr, "bench-knet-full: --height/--width must be multiples of 32, batch 1..64\n");
         return 2;
     }
     c.batch = batch;
@@ -71,7 +75,10 @@ int main(int argc, char **argv) {
     int hm = h / 4, wm = w / 4;
     float *images = malloc(sizeof(float) * batch * 3 * h * w);
     float *masks = calloc((size_t)batch * 6 * hm * wm, sizeof(float));
-    if (!images || !masks) return 1;
+    if (!images || !masks) {
+        fprintf(stderr, "bench-knet-full: out of memory for a %d x %d batch of %d\n", h, w, batch);
+        return 1;
+    }
     nn_rng rng;
     nn_rng_seed(&rng, 11);
     nn_rng_fill_normal(&rng, images, (int64_t)batch * 3 * h * w, 0, 1);

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "data/loader.h"
+#include "entseg/cli.h"
 #include "entseg/image.h"
 #include "entseg/store.h"
 #include "knet/knet.h"
@@ -37,19 +38,23 @@ int main(int argc, char **argv) {
     knet_config c = knet_config_full();
     c.loader_threads = 2;
     int batches = 0;
-    for (int i = 2; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--preset")) {
+    for (int i = 2; i < argc; i += 2) {
+        int64_t v = 0;
+        if (i + 1 >= argc) {
+            fprintf(stderr, "bench-loader: %s needs a value\n", argv[i]);
+            return 2;
+        } else if (!strcmp(argv[i], "--preset")) {
             int threads = c.loader_threads;
             if (knet_config_preset(argv[i + 1], &c, &err)) return die(&err);
             c.loader_threads = threads;
-        } else if (!strcmp(argv[i], "--threads")) {
-            c.loader_threads = atoi(argv[i + 1]);
-        } else if (!strcmp(argv[i], "--batches")) {
-            batches = atoi(argv[i + 1]);
+        } else if (!strcmp(argv[i], "--threads") && es_cli_parse_int(argv[i + 1], 0, 64, &v)) {
+            c.loader_threads = (int)v;
+        } else if (!strcmp(argv[i], "--batches") && es_cli_parse_int(argv[i + 1], 0, 1 << 20, &v)) {
+            batches = (int)v;
         } else if (!strcmp(argv[i], "--set")) {
             if (knet_config_set(&c, argv[i + 1], &err)) return die(&err);
         } else {
-            fprintf(stderr, "bench-loader: unknown option %s\n", argv[i]);
+            fprintf(stderr, "bench-loader: unknown option or bad value: %s %s\n", argv[i], argv[i + 1]);
             return 2;
         }
     }
@@ -79,7 +84,7 @@ int main(int argc, char **argv) {
     if (knet_loader_open(&l, store, &c, 0, &err)) return die(&err);
     double open_s = now_s() - t0;
     const knet_batch *bt = NULL;
-    if (knet_loader_next(l, &bt, &err)) return die(&err); /* the ring is full from here */
+    if (knet_loader_next(l, &bt, &err)) return die(&err); /* the first batch is ready; the ring keeps filling */
     double wait = 0, t1 = now_s(), out_px = 0;
     for (int k = 0; k < batches; k++) {
         double w0 = now_s();
