@@ -177,6 +177,7 @@ int es_eval_finish(es_eval_detail *d, es_eval_result *r, es_error *err) {
         b->class_ap = malloc((K ? K : 1) * sizeof *b->class_ap);
         if (!J.precision || !J.recall || !b->class_ids || !b->class_ap) {
             free(J.precision), free(J.recall);
+            es_eval_result_free(r); /* r->detail is still NULL: frees only the class arrays */
             return es_error_set(err, ES_ERR_NOMEM, "out of memory (%zu categories)", K);
         }
         es_pool *pool = es_pool_create(d->cfg.threads);
@@ -196,12 +197,17 @@ int es_eval_finish(es_eval_detail *d, es_eval_result *r, es_error *err) {
             b->computed = 1;
         }
         free(J.precision), free(J.recall);
-        if (J.failed)
+        if (J.failed) {
+            es_eval_result_free(r);
             return es_error_set(err, ES_ERR_NOMEM, "out of memory accumulating categories");
+        }
     }
     if (d->pq) {
         int rc = es_pq_eval_summarize(d->pq, &d->pq_res, err);
-        if (rc) return rc;
+        if (rc) {
+            es_eval_result_free(r);
+            return rc;
+        }
         d->pq_res_valid = 1;
         if (d->pq_res.computed[ES_PQ_MASK_AGNOSTIC])
             pq_fill(&r->pq, &d->pq_res.summary[ES_PQ_MASK_AGNOSTIC]);
@@ -222,13 +228,24 @@ int es_eval_finish(es_eval_detail *d, es_eval_result *r, es_error *err) {
     return ES_OK;
 }
 
+void es_eval_ap_blocks(const es_eval_result *r, es_eval_ap_block out[ES_EVAL_N_AP_BLOCKS]) {
+    const es_eval_ap_block blocks[ES_EVAL_N_AP_BLOCKS] = {
+        {"ap_e", &r->ap_e},
+        {"ap_m", &r->ap_m},
+        {"ap_classes", &r->ap_classes},
+        {"boundary_ap", &r->boundary_ap},
+        {"boundary_ap_classes", &r->boundary_ap_classes},
+        {"ap_box", &r->ap_box}};
+    memcpy(out, blocks, sizeof blocks);
+}
+
 void es_eval_result_free(es_eval_result *r) {
     if (!r) return;
-    es_eval_ap *blocks[] = {&r->ap_e, &r->ap_m, &r->ap_classes, &r->boundary_ap,
-                            &r->boundary_ap_classes, &r->ap_box};
-    for (size_t i = 0; i < sizeof blocks / sizeof *blocks; i++) {
-        free(blocks[i]->class_ids);
-        free(blocks[i]->class_ap);
+    es_eval_ap_block blocks[ES_EVAL_N_AP_BLOCKS];
+    es_eval_ap_blocks(r, blocks);
+    for (size_t i = 0; i < ES_EVAL_N_AP_BLOCKS; i++) {
+        free(blocks[i].ap->class_ids);
+        free(blocks[i].ap->class_ap);
     }
     free(r->notes);
     es_eval_detail_free(r->detail);

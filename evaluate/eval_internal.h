@@ -148,7 +148,8 @@ struct cJSON;
 struct cJSON *es_json_number(double v);
 
 /* The AP blocks of a result in report order, each under its report / JSON key; every
- * report lists those whose ap->computed is set. */
+ * report lists those whose ap->computed is set, and es_eval_result_free frees their
+ * per-class arrays (eval_finish.c). */
 enum { ES_EVAL_N_AP_BLOCKS = 6 };
 typedef struct es_eval_ap_block {
     const char *key;

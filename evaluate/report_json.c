@@ -103,17 +103,6 @@ static cJSON *ap_json(const es_eval_ap *b) {
     return o;
 }
 
-void es_eval_ap_blocks(const es_eval_result *r, es_eval_ap_block out[ES_EVAL_N_AP_BLOCKS]) {
-    const es_eval_ap_block blocks[ES_EVAL_N_AP_BLOCKS] = {
-        {"ap_e", &r->ap_e},
-        {"ap_m", &r->ap_m},
-        {"ap_classes", &r->ap_classes},
-        {"boundary_ap", &r->boundary_ap},
-        {"boundary_ap_classes", &r->boundary_ap_classes},
-        {"ap_box", &r->ap_box}};
-    memcpy(out, blocks, sizeof blocks);
-}
-
 static cJSON *result_json(const es_eval_result *r, es_error *err) {
     cJSON *root = cJSON_CreateObject();
     if (!root) goto nomem;

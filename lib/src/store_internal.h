@@ -119,7 +119,8 @@ int store_image_from_row(sqlite3_stmt *st, es_image *img, es_error *err);
     "id, image_id, area, bbox_x, bbox_y, bbox_w, bbox_h, is_crowd, score, label_id, "    \
     "category_id, isthing, source_segment_id, declared_area, source_order"
 #define STORE_ENTITY_COLUMNS STORE_ENTITY_COLUMNS_NO_MASK ", mask"
-/* Fills e from the STORE_ENTITY_COLUMNS of the row (the mask decoded unless no_mask). */
+/* Fills e from the STORE_ENTITY_COLUMNS of the row, the mask decoded; with no_mask the row
+ * needs only the STORE_ENTITY_COLUMNS_NO_MASK and the mask is left empty. */
 int store_entity_from_row(es_store *s, sqlite3_stmt *st, int no_mask, es_entity *e,
                           es_error *err);
 /* Appends the row's entity to *ents (n used, cap allocated; grown by doubling). On error

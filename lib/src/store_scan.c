@@ -15,8 +15,8 @@ static const char scan_entities_sql[] =
     "ORDER BY image_id, source_order, id";
 /* Without masks: the blob column is not read at all (its overflow pages stay on disk). */
 static const char scan_entities_no_masks_sql[] =
-    "SELECT " STORE_ENTITY_COLUMNS_NO_MASK ", NULL FROM entities WHERE image_id BETWEEN ?1 "
-    "AND ?2 ORDER BY image_id, source_order, id";
+    "SELECT " STORE_ENTITY_COLUMNS_NO_MASK " FROM entities WHERE image_id BETWEEN ?1 AND ?2 "
+    "ORDER BY image_id, source_order, id";
 
 int es_store_scan(es_store *s, int64_t first, int64_t last, int flags, es_scan_fn fn, void *ctx,
                   es_error *err) {
