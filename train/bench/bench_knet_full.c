@@ -52,8 +52,8 @@ int main(int argc, char **argv) {
         if (k < 5) *vals[k] = (int)v;
         else if (knet_config_set(&c, argv[i + 1], &err)) return die(&err);
     }
-    if (h % 32 || w % 32 || batch > 64) {
-        fprintf(stderr, "bench-knet-full: --height/--width must be multiples of 32, batch 1..64\n");
+    if (h % 32 || w % 32 || batch > KNET_MAX_BATCH) {
+        fprintf(stderr, "bench-knet-full: --height/--width must be multiples of 32, batch 1..%d\n", KNET_MAX_BATCH);
         return 2;
     }
     c.batch = batch;

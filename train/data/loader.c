@@ -36,11 +36,11 @@ typedef struct slot {
     int remaining;               /* jobs of this batch not finished: 0 = ready (or held) */
     int rc, err_b;               /* first failure, by image index in the batch */
     es_error err;
-    size_t idx[64];              /* (B) image index */
+    size_t idx[KNET_MAX_BATCH];              /* (B) image index */
     float *images;               /* B * 3 * h * w */
     size_t images_cap;
-    float *masks[64];            /* (B) n_gt * hm * wm */
-    size_t masks_cap[64];
+    float *masks[KNET_MAX_BATCH];            /* (B) n_gt * hm * wm */
+    size_t masks_cap[KNET_MAX_BATCH];
     knet_batch out;
 } slot;
 
@@ -65,7 +65,7 @@ struct knet_loader {
     es_store **stores;           /* (nthreads + 1) one per worker, the last for the caller */
     pthread_mutex_t lock;
     pthread_cond_t work, ready;
-    job queue[KNET_LOADER_SLOTS * 64];
+    job queue[KNET_LOADER_SLOTS * KNET_MAX_BATCH];
     size_t qhead, qlen;
     slot slots[KNET_LOADER_SLOTS];
     int head, held, shutdown;
@@ -437,8 +437,8 @@ static int read_images(knet_loader *l, const char *store_path, size_t max_images
 int knet_loader_open(knet_loader **out, const char *store_path, const knet_config *cfg,
                      size_t max_images, es_error *err) {
     *out = NULL;
-    if (cfg->batch < 1 || cfg->batch > 64)
-        return es_error_set(err, ES_ERR_INVALID, "loader: batch %d out of 1..64", cfg->batch);
+    if (cfg->batch < 1 || cfg->batch > KNET_MAX_BATCH)
+        return es_error_set(err, ES_ERR_INVALID, "loader: batch %d out of 1..%d", cfg->batch, KNET_MAX_BATCH);
     knet_loader *l = calloc(1, sizeof *l);
     if (!l) return es_error_set(err, ES_ERR_NOMEM, "loader: out of memory");
     pthread_mutex_init(&l->lock, NULL);
@@ -508,7 +508,7 @@ void knet_loader_free(knet_loader *l) {
         for (int t = 0; t <= l->nthreads; t++) es_store_close(l->stores[t]);
     for (int k = 0; k < KNET_LOADER_SLOTS; k++) {
         free(l->slots[k].images);
-        for (int b = 0; b < 64; b++) free(l->slots[k].masks[b]);
+        for (int b = 0; b < KNET_MAX_BATCH; b++) free(l->slots[k].masks[b]);
     }
     for (size_t i = 0; l->cache && i < l->n; i++) {
         free(l->cache[i].image);

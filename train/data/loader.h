@@ -52,9 +52,9 @@ typedef struct knet_batch {
     int h, w;                /* multiples of cfg.pad_divisor */
     const float *images;     /* (B, 3, h, w), host, 0 in the padding */
     knet_targets tg;         /* batch B, hm = h/4, wm = w/4; masks point into the loader */
-    int64_t image_id[64];    /* (B) store ids of the images */
-    int size_h[64], size_w[64]; /* (B) resized size of each image inside the padding */
-    int flipped[64];         /* (B) 1 when mirrored */
+    int64_t image_id[KNET_MAX_BATCH];                   /* (B) store ids of the images */
+    int size_h[KNET_MAX_BATCH], size_w[KNET_MAX_BATCH]; /* (B) resized size inside the padding */
+    int flipped[KNET_MAX_BATCH];                        /* (B) 1 when mirrored */
 } knet_batch;
 
 /* Opens the store at store_path (max_images 0 = all, otherwise its first max_images

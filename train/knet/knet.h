@@ -19,6 +19,7 @@
 
 #define KNET_MAX_STAGES 6
 #define KNET_MAX_GT 64
+#define KNET_MAX_BATCH 64 /* images per batch (config `batch`), the size of per-batch arrays */
 #define KNET_MAX_SCALES 16
 
 typedef struct knet_config {
@@ -110,8 +111,8 @@ void knet_features(knet_model *m, tp_tape *t, const nn_tensor *images, nn_tensor
 /* Ground truth of a batch at mask resolution (hm x wm), host memory. */
 typedef struct knet_targets {
     int batch, hm, wm;
-    int n_gt[64];
-    float *masks[64];     /* image b: n_gt[b] masks of hm*wm, 0/1 */
+    int n_gt[KNET_MAX_BATCH];
+    float *masks[KNET_MAX_BATCH];     /* image b: n_gt[b] masks of hm*wm, 0/1 */
 } knet_targets;
 
 typedef struct knet_losses {

@@ -193,8 +193,8 @@ static int validate(const knet_config *c, es_error *err) {
     for (int i = 0; i < 4; i++)
         if (c->widths[i] < 1 || c->widths[i] % c->gn_groups)
             return es_error_set(err, ES_ERR_INVALID, "config: gn_groups must divide every width");
-    if (c->batch < 1 || c->batch > 64)
-        return es_error_set(err, ES_ERR_INVALID, "config: batch must be 1..64");
+    if (c->batch < 1 || c->batch > KNET_MAX_BATCH)
+        return es_error_set(err, ES_ERR_INVALID, "config: batch must be 1..%d", KNET_MAX_BATCH);
     if (c->topk < 1) return es_error_set(err, ES_ERR_INVALID, "config: topk must be >= 1");
     return ES_OK;
 }

@@ -91,8 +91,8 @@ typedef struct load_ctx {
     const int *nw, *nh;
     float *host;            /* (bn, 3, H, W) */
     int H, W;
-    int rc[64];
-    es_error err[64];
+    int rc[KNET_MAX_BATCH];
+    es_error err[KNET_MAX_BATCH];
 } load_ctx;
 
 static void load_task(void *vctx, size_t b, int thread) {
@@ -133,7 +133,7 @@ int knet_predict_store(knet_model *m, nn_ctx *ctx, const char *images_db, const 
     if (!rc) rc = nn_arena_create(&arena, ctx, 64u << 20, err);
     tp_tape t;
     tp_init(&t, ctx, arena, 0);
-    int nw[64], nh[64];
+    int nw[KNET_MAX_BATCH], nh[KNET_MAX_BATCH];
     for (size_t first = 0; first < n && !rc; first += (size_t)B) {
         int bn = (int)(n - first < (size_t)B ? n - first : (size_t)B), H = 0, W = 0;
         for (int b = 0; b < bn; b++) {
