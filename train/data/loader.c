@@ -228,7 +228,7 @@ static void image_size_at(const knet_loader *l, size_t i, int scale, int *nw, in
 static int plan(knet_loader *l, int si, es_error *err) {
     slot *s = &l->slots[si];
     knet_batch *o = &s->out;
-    int B = l->batch, H = 0, W = 0;
+    int B = l->batch, H, W;
     for (int b = 0; b < B; b++) {
         if (l->pos >= l->n) { /* a new epoch: Fisher-Yates */
             for (size_t i = l->n - 1; i > 0; i--) {
@@ -246,11 +246,8 @@ static int plan(knet_loader *l, int si, es_error *err) {
         o->image_id[b] = l->imgs[idx].id;
         o->flipped[b] = u < l->flip;
         image_size_at(l, idx, scale, &o->size_w[b], &o->size_h[b]);
-        if (o->size_h[b] > H) H = o->size_h[b];
-        if (o->size_w[b] > W) W = o->size_w[b];
     }
-    H = knet_round_up(H, l->pad);
-    W = knet_round_up(W, l->pad);
+    knet_batch_size(o->size_w, o->size_h, B, l->pad, &W, &H);
     size_t need = (size_t)B * 3 * H * W;
     if (need > s->images_cap) {
         float *p = realloc(s->images, need * sizeof *p);
@@ -439,6 +436,9 @@ int knet_loader_open(knet_loader **out, const char *store_path, const knet_confi
     *out = NULL;
     if (cfg->batch < 1 || cfg->batch > KNET_MAX_BATCH)
         return es_error_set(err, ES_ERR_INVALID, "loader: batch %d out of 1..%d", cfg->batch, KNET_MAX_BATCH);
+    if (cfg->pad_divisor < KNET_MASK_STRIDE || cfg->pad_divisor % KNET_MASK_STRIDE)
+        return es_error_set(err, ES_ERR_INVALID, "loader: pad_divisor %d is not a multiple of %d", cfg->pad_divisor,
+                            KNET_MASK_STRIDE);
     knet_loader *l = calloc(1, sizeof *l);
     if (!l) return es_error_set(err, ES_ERR_NOMEM, "loader: out of memory");
     pthread_mutex_init(&l->lock, NULL);
@@ -447,7 +447,7 @@ int knet_loader_open(knet_loader **out, const char *store_path, const knet_confi
     l->held = -1;
     for (int i = 0; i < KNET_MAX_SCALES && cfg->scales[i]; i++) l->scales[l->n_scales++] = cfg->scales[i];
     l->max_size = cfg->max_size;
-    l->pad = knet_round_up(cfg->pad_divisor > 0 ? cfg->pad_divisor : KNET_MASK_STRIDE, KNET_MASK_STRIDE);
+    l->pad = cfg->pad_divisor;
     l->batch = cfg->batch;
     l->flip = cfg->flip;
     l->rng = (uint64_t)cfg->seed * 2654435761u + 1;

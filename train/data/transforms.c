@@ -22,6 +22,16 @@ void knet_resize_shape(uint32_t w, uint32_t h, int short_side, int max_size, int
 
 int knet_round_up(int x, int divisor) { return (x + divisor - 1) / divisor * divisor; }
 
+void knet_batch_size(const int *nw, const int *nh, int n, int pad, int *W, int *H) {
+    int w = 0, h = 0;
+    for (int b = 0; b < n; b++) {
+        if (nw[b] > w) w = nw[b];
+        if (nh[b] > h) h = nh[b];
+    }
+    *W = knet_round_up(w, pad);
+    *H = knet_round_up(h, pad);
+}
+
 /* Source taps of one output coordinate: half-pixel centres, clamped (cv2 INTER_LINEAR,
  * torch bilinear with align_corners=False).
  * The float expression is the one the square-only loader used, so 128 px stays bit-exact. */

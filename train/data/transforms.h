@@ -33,6 +33,10 @@ void knet_resize_shape(uint32_t w, uint32_t h, int short_side, int max_size, int
 /* x rounded up to a multiple of divisor (> 0). */
 int knet_round_up(int x, int divisor);
 
+/* The padded size of a batch of n resized images (nw, nh): the largest width and height,
+ * each rounded up to a multiple of pad (mmdet Pad(size_divisor) on the collated batch). */
+void knet_batch_size(const int *nw, const int *nh, int n, int pad, int *W, int *H);
+
 /* Decoded pixels (depth 1 or 2; 1, 2 channels are gray, 3, 4 RGB(A), alpha ignored)
  * resized to nw x nh, normalised, mirrored left-right when flip, into out (3, H, W)
  * (H >= nh, W >= nw): the image fills rows [0, nh) and columns [0, nw), the rest is 0. */

@@ -33,7 +33,10 @@ static int write_image(es_store *out, const es_image *img, const knet_config *c,
     copy.id = 0;
     ES_CHECK(es_store_add_image(out, &copy, err));
     int hw = hm * wm;
-    int vh = (nh + 3) / 4 < hm ? (nh + 3) / 4 : hm, vw = (nw + 3) / 4 < wm ? (nw + 3) / 4 : wm;
+    /* the mask cells that cover the resized image (the rest cover padding) */
+    int vh = (nh + KNET_MASK_STRIDE - 1) / KNET_MASK_STRIDE, vw = (nw + KNET_MASK_STRIDE - 1) / KNET_MASK_STRIDE;
+    if (vh > hm) vh = hm;
+    if (vw > wm) vw = wm;
     float thr = logf(c->mask_thr / (1.0f - c->mask_thr));
     int topk = c->topk < N ? c->topk : N;
     scored *sc = malloc((size_t)N * sizeof *sc);
@@ -135,15 +138,10 @@ int knet_predict_store(knet_model *m, nn_ctx *ctx, const char *images_db, const 
     tp_init(&t, ctx, arena, 0);
     int nw[KNET_MAX_BATCH], nh[KNET_MAX_BATCH];
     for (size_t first = 0; first < n && !rc; first += (size_t)B) {
-        int bn = (int)(n - first < (size_t)B ? n - first : (size_t)B), H = 0, W = 0;
-        for (int b = 0; b < bn; b++) {
-            const es_image *img = &imgs[first + b];
-            knet_resize_shape(img->width, img->height, c->test_scale, c->max_size, &nw[b], &nh[b]);
-            if (nh[b] > H) H = nh[b];
-            if (nw[b] > W) W = nw[b];
-        }
-        H = knet_round_up(H, c->pad_divisor);
-        W = knet_round_up(W, c->pad_divisor);
+        int bn = (int)(n - first < (size_t)B ? n - first : (size_t)B), H, W;
+        for (int b = 0; b < bn; b++)
+            knet_resize_shape(imgs[first + b].width, imgs[first + b].height, c->test_scale, c->max_size, &nw[b], &nh[b]);
+        knet_batch_size(nw, nh, bn, c->pad_divisor, &W, &H);
         size_t need = (size_t)bn * 3 * H * W;
         if (need > host_cap) {
             float *p = realloc(host, need * sizeof *p);
