@@ -100,9 +100,36 @@ static int usable(const es_rle *m, const img_rec *r, int is_crowd) {
     return !is_crowd && m->h == r->h && m->w == r->w;
 }
 
+/* The usable entity masks of image r (non-crowd, image size; store order), moved out of
+ * the entities the store returns into *masks (n of them; free each, then the array). *st
+ * is this thread's store handle, opened on first use. */
+static int read_masks(const knet_loader *l, const img_rec *r, es_store **st, es_rle **masks, size_t *n,
+                      es_error *err) {
+    *masks = NULL;
+    *n = 0;
+    if (!*st) ES_CHECK(es_store_open(l->store_path, ES_OPEN_READ, st, err));
+    es_entity *ents = NULL;
+    size_t count = 0;
+    if (es_store_read_entities(*st, r->id, &ents, &count, err))
+        return es_error_prefix(err, "%s: image %s", l->store_path, r->name);
+    *masks = calloc(count + 1, sizeof **masks);
+    int rc = *masks ? ES_OK : es_error_set(err, ES_ERR_NOMEM, "loader: out of memory");
+    for (size_t k = 0; !rc && k < count; k++)
+        if (usable(&ents[k].mask, r, ents[k].is_crowd)) {
+            (*masks)[(*n)++] = ents[k].mask;
+            ents[k].mask = ES_RLE_EMPTY;
+        }
+    es_entities_free(ents, count);
+    return rc;
+}
+
+static void free_masks(es_rle *masks, size_t n) {
+    for (size_t k = 0; k < n; k++) es_rle_free(&masks[k]);
+    free(masks);
+}
+
 /* The grids of masks[0..n) (usable entities, store order) into slot b. */
-static int put_grids(slot *s, int b, const es_rle *const *masks, size_t n, int nw, int nh, int flip,
-                     es_error *err) {
+static int put_grids(slot *s, int b, const es_rle *masks, size_t n, int nw, int nh, int flip, es_error *err) {
     int hm = s->out.tg.hm, wm = s->out.tg.wm;
     size_t cells = (size_t)hm * wm, cap = n < KNET_MAX_GT ? n : KNET_MAX_GT;
     if (cap * cells > s->masks_cap[b]) {
@@ -113,7 +140,7 @@ static int put_grids(slot *s, int b, const es_rle *const *masks, size_t n, int n
     }
     int g = 0;
     for (size_t i = 0; i < n && g < KNET_MAX_GT; i++) {
-        long set = knet_mask_to_grid(masks[i], nw, nh, flip, s->masks[b] + (size_t)g * cells, hm, wm);
+        long set = knet_mask_to_grid(&masks[i], nw, nh, flip, s->masks[b] + (size_t)g * cells, hm, wm);
         if (set < 0) return es_error_set(err, ES_ERR_NOMEM, "loader: out of memory");
         if (set > 0) g++;
     }
@@ -146,30 +173,14 @@ static int run_job(knet_loader *l, int si, int b, int tid, es_error *err) {
     if (l->cache) {
         const cache_ent *c = &l->cache[s->idx[b]];
         copy_cached(c, flip, img, H, W);
-        const es_rle **ptrs = malloc((c->n_masks + 1) * sizeof *ptrs);
-        if (!ptrs) return es_error_set(err, ES_ERR_NOMEM, "loader: out of memory");
-        for (size_t i = 0; i < c->n_masks; i++) ptrs[i] = &c->masks[i];
-        int rc = put_grids(s, b, ptrs, c->n_masks, nw, nh, flip, err);
-        free(ptrs);
-        return rc;
+        return put_grids(s, b, c->masks, c->n_masks, nw, nh, flip, err);
     }
     ES_CHECK(knet_image_load(r->path, r->w, r->h, nw, nh, flip, img, H, W, err));
-    if (!l->stores[tid]) {
-        int rc = es_store_open(l->store_path, ES_OPEN_READ, &l->stores[tid], err);
-        if (rc) return rc;
-    }
-    es_entity *ents = NULL;
-    size_t n = 0;
-    int rc = es_store_read_entities(l->stores[tid], r->id, &ents, &n, err);
-    if (rc) return es_error_prefix(err, "%s: image %s", l->store_path, r->name);
-    const es_rle **ptrs = malloc((n + 1) * sizeof *ptrs);
-    size_t k = 0;
-    if (!ptrs) rc = es_error_set(err, ES_ERR_NOMEM, "loader: out of memory");
-    for (size_t i = 0; !rc && i < n; i++)
-        if (usable(&ents[i].mask, r, ents[i].is_crowd)) ptrs[k++] = &ents[i].mask;
-    if (!rc) rc = put_grids(s, b, ptrs, k, nw, nh, flip, err);
-    free(ptrs);
-    es_entities_free(ents, n);
+    es_rle *masks;
+    size_t n;
+    ES_CHECK(read_masks(l, r, &l->stores[tid], &masks, &n, err));
+    int rc = put_grids(s, b, masks, n, nw, nh, flip, err);
+    free_masks(masks, n);
     return rc;
 }
 
@@ -340,20 +351,7 @@ static int cache_one(knet_loader *l, size_t i, es_store **st, es_error *err) {
     c->image = malloc((size_t)3 * c->nw * c->nh * sizeof *c->image);
     if (!c->image) return es_error_set(err, ES_ERR_NOMEM, "loader: out of memory");
     ES_CHECK(knet_image_load(r->path, r->w, r->h, c->nw, c->nh, 0, c->image, c->nh, c->nw, err));
-    if (!*st) ES_CHECK(es_store_open(l->store_path, ES_OPEN_READ, st, err));
-    es_entity *ents = NULL;
-    size_t n = 0;
-    if (es_store_read_entities(*st, r->id, &ents, &n, err))
-        return es_error_prefix(err, "%s: image %s", l->store_path, r->name);
-    c->masks = calloc(n + 1, sizeof *c->masks);
-    int rc = c->masks ? ES_OK : es_error_set(err, ES_ERR_NOMEM, "loader: out of memory");
-    for (size_t k = 0; !rc && k < n; k++)
-        if (usable(&ents[k].mask, r, ents[k].is_crowd)) {
-            c->masks[c->n_masks++] = ents[k].mask; /* moved out */
-            ents[k].mask = ES_RLE_EMPTY;
-        }
-    es_entities_free(ents, n);
-    return rc;
+    return read_masks(l, r, st, &c->masks, &c->n_masks, err);
 }
 
 static void cache_task(void *vctx, size_t i, int thread) {
@@ -512,8 +510,7 @@ void knet_loader_free(knet_loader *l) {
     }
     for (size_t i = 0; l->cache && i < l->n; i++) {
         free(l->cache[i].image);
-        for (size_t k = 0; k < l->cache[i].n_masks; k++) es_rle_free(&l->cache[i].masks[k]);
-        free(l->cache[i].masks);
+        free_masks(l->cache[i].masks, l->cache[i].n_masks);
     }
     for (size_t i = 0; i < l->n; i++) {
         free(l->imgs[i].name);
