@@ -151,7 +151,7 @@ static int put_grids(slot *s, int b, const es_rle *masks, size_t n, int nw, int 
 
 static void copy_cached(const cache_ent *c, int flip, float *out, int H, int W) {
     size_t plane = (size_t)H * W;
-    memset(out, 0, 3 * plane * sizeof *out);
+    knet_zero_padding(out, c->nw, c->nh, H, W);
     for (int ch = 0; ch < 3; ch++)
         for (int y = 0; y < c->nh; y++) {
             const float *src = c->image + ((size_t)ch * c->nh + y) * c->nw;

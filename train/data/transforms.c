@@ -45,6 +45,15 @@ static void taps(int out, int n, int src, int *i0, int *i1, float *f) {
     *f = s - a;
 }
 
+void knet_zero_padding(float *out, int nw, int nh, int H, int W) {
+    size_t plane = (size_t)H * W;
+    for (int c = 0; c < 3; c++) {
+        float *p = out + (size_t)c * plane;
+        for (int y = 0; y < nh && W > nw; y++) memset(p + (size_t)y * W + nw, 0, (size_t)(W - nw) * sizeof *p);
+        if (H > nh) memset(p + (size_t)nh * W, 0, (size_t)(H - nh) * W * sizeof *p);
+    }
+}
+
 int knet_pixels_resize(const es_pixels *px, int nw, int nh, int flip, float *out, int H, int W,
                        es_error *err) {
     int sw = (int)px->width, sh = (int)px->height, ch = (int)px->channels;
@@ -88,11 +97,9 @@ int knet_pixels_resize(const es_pixels *px, int nw, int nh, int flip, float *out
                     o[x] = (val - MEAN[c]) / STD[c];
                 }
             }
-            if (W > nw) memset(o + nw, 0, (size_t)(W - nw) * sizeof *o);
         }
     }
-    for (int c = 0; c < 3 && H > nh; c++)
-        memset(out + (size_t)c * plane + (size_t)nh * W, 0, (size_t)(H - nh) * W * sizeof *out);
+    knet_zero_padding(out, nw, nh, H, W);
     free(x0);
     free(fx);
     return ES_OK;

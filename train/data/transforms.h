@@ -37,6 +37,10 @@ int knet_round_up(int x, int divisor);
  * each rounded up to a multiple of pad (mmdet Pad(size_divisor) on the collated batch). */
 void knet_batch_size(const int *nw, const int *nh, int n, int pad, int *W, int *H);
 
+/* Zeroes the padding of a (3, H, W) batch image whose resized picture fills the top-left
+ * nw x nh: columns nw.. of its rows, and rows nh.. */
+void knet_zero_padding(float *out, int nw, int nh, int H, int W);
+
 /* Decoded pixels (depth 1 or 2; 1, 2 channels are gray, 3, 4 RGB(A), alpha ignored)
  * resized to nw x nh, normalised, mirrored left-right when flip, into out (3, H, W)
  * (H >= nh, W >= nw): the image fills rows [0, nh) and columns [0, nw), the rest is 0. */
