@@ -202,17 +202,11 @@ void knet_model_free(knet_model *m) {
 /* Forward                                                                              */
 
 const nn_tensor *knet_param(knet_fwd *f, const char *fmt, ...) {
-    char name[NN_PARAM_NAME_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(name, sizeof name, fmt, ap);
+    const nn_tensor *p = tp_param_v(f->t, f->m->ps, fmt, ap);
     va_end(ap);
-    int i = nn_params_find(f->m->ps, name);
-    if (i < 0) {
-        if (!f->t->rc) f->t->rc = es_error_set(&f->t->err, ES_ERR_INTERNAL, "knet: no parameter %s", name);
-        return nn_params_tensor(f->m->ps, 0);
-    }
-    return nn_params_tensor(f->m->ps, i);
+    return p;
 }
 
 nn_tensor knet_conv_gn(knet_fwd *f, const nn_tensor *x, const char *conv, const char *gn, int stride,

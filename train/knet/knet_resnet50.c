@@ -101,28 +101,12 @@ int knet_r50_init(nn_params *ps, nn_ctx *ctx, nn_rng *rng, es_error *err) {
 /* ---------------------------------------------------------------------------------- */
 /* Forward                                                                              */
 
-static const nn_tensor *param(tp_tape *t, nn_params *ps, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static const nn_tensor *param(tp_tape *t, nn_params *ps, const char *fmt, ...) {
-    char name[NN_PARAM_NAME_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(name, sizeof name, fmt, ap);
-    va_end(ap);
-    int i = nn_params_find(ps, name);
-    if (i < 0) {
-        if (!t->rc) t->rc = es_error_set(&t->err, ES_ERR_INTERNAL, "resnet50: no parameter %s", name);
-        return nn_params_tensor(ps, 0);
-    }
-    return nn_params_tensor(ps, i);
-}
-
 /* conv (no bias) + frozen BN (+ ReLU) */
 static nn_tensor conv_bn(tp_tape *t, nn_params *ps, const nn_tensor *x, const char *conv,
                          const char *bn, int stride, int pad, int relu) {
-    nn_tensor y = tp_conv(t, x, param(t, ps, "%s.weight", conv), NULL, stride, pad);
-    y = tp_frozen_bn(t, &y, param(t, ps, "%s.weight", bn), param(t, ps, "%s.bias", bn),
-                     param(t, ps, "%s.running_mean", bn), param(t, ps, "%s.running_var", bn));
+    nn_tensor y = tp_conv(t, x, tp_param(t, ps, "%s.weight", conv), NULL, stride, pad);
+    y = tp_frozen_bn(t, &y, tp_param(t, ps, "%s.weight", bn), tp_param(t, ps, "%s.bias", bn),
+                     tp_param(t, ps, "%s.running_mean", bn), tp_param(t, ps, "%s.running_var", bn));
     return relu ? tp_relu(t, &y) : y;
 }
 

@@ -1,6 +1,7 @@
 /* tape.c: record nn op calls on the forward pass and replay their backwards in reverse. */
 #include "knet/tape.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,25 @@ void tp_free(tp_tape *t) {
     free(t->ops);
     t->ops = NULL;
     t->n = t->cap = 0;
+}
+
+const nn_tensor *tp_param_v(tp_tape *t, nn_params *ps, const char *fmt, va_list ap) {
+    char name[NN_PARAM_NAME_MAX];
+    vsnprintf(name, sizeof name, fmt, ap);
+    int i = nn_params_find(ps, name);
+    if (i < 0) {
+        if (!t->rc) t->rc = es_error_set(&t->err, ES_ERR_INTERNAL, "no parameter %s", name);
+        i = 0;
+    }
+    return nn_params_tensor(ps, i);
+}
+
+const nn_tensor *tp_param(tp_tape *t, nn_params *ps, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    const nn_tensor *p = tp_param_v(t, ps, fmt, ap);
+    va_end(ap);
+    return p;
 }
 
 static nn_tensor empty_tensor(void) {

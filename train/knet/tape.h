@@ -8,6 +8,8 @@
 #ifndef ENTSEG_KNET_TAPE_H
 #define ENTSEG_KNET_TAPE_H
 
+#include <stdarg.h>
+
 #include "nn.h"
 
 typedef enum tp_kind {
@@ -39,6 +41,12 @@ void tp_init(tp_tape *t, nn_ctx *ctx, nn_arena *arena, int record);
 void tp_reset(tp_tape *t, int record); /* forgets ops, resets the arena */
 void tp_free(tp_tape *t);
 int tp_backward(tp_tape *t, es_error *err);
+
+/* The parameter of ps called fmt...; a missing one fails the tape (ES_ERR_INTERNAL) and
+ * gives parameter 0, so that a forward pass runs on to its end and reports it there. */
+const nn_tensor *tp_param(tp_tape *t, nn_params *ps, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+const nn_tensor *tp_param_v(tp_tape *t, nn_params *ps, const char *fmt, va_list ap);
 
 nn_tensor tp_new(tp_tape *t, int with_grad, int ndim, const int *shape);
 nn_tensor tp_view(tp_tape *t, const nn_tensor *x, int ndim, const int *shape);
