@@ -333,7 +333,9 @@ int nn_groupnorm_backward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *gamm
                           es_error *err);
 /* y = relu(groupnorm(x)) in one pass, without the normalised tensor in between (its memory
  * and two elementwise passes are most of a small conv net's non-convolution time).
- * Backward masks y->grad by y > 0 (the same as relu's) inside the GroupNorm backward. */
+ * Backward masks y->grad by y > 0 (the same as relu's) inside the GroupNorm backward. On
+ * CUDA both are composed of the GroupNorm and ReLU kernels (a scratch tensor for the
+ * masked gradient): the saving is the CPU backend's. */
 int nn_groupnorm_relu_forward(nn_ctx *ctx, const nn_tensor *x, const nn_tensor *gamma,
                               const nn_tensor *beta, int groups, float eps, nn_tensor *y,
                               es_error *err);
