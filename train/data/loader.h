@@ -27,8 +27,11 @@
  * Cache: when cfg.scales has a single value and the resized images of the whole store
  * fit in cfg.cache_mb MB, every image is decoded and resized once at open (in parallel)
  * and kept at its resized size (native aspect ratio) with its entity masks as RLE; flip,
- * the grid and padding are still applied per batch. Otherwise nothing per image is kept
- * beyond the store's image list, and memory stays at KNET_LOADER_SLOTS batches.
+ * the grid and padding are still applied per batch. The budget counts the image floats
+ * only: the RLEs come on top (knet_loader_cache_bytes reports both). Otherwise nothing
+ * per image is kept beyond the store's image list: memory is KNET_LOADER_SLOTS batches
+ * plus, per job in flight (up to loader_threads + 1), one decoded full-size image (675 MB
+ * for a 15000 x 15000 RGB picture).
  *
  * Ownership: knet_loader_open creates the loader, knet_loader_free releases it (NULL-safe)
  * and joins its threads. The batch knet_loader_next returns belongs to the loader and is

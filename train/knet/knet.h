@@ -32,8 +32,9 @@ typedef struct knet_config {
     int pad_divisor;      /* batch H, W are padded to multiples of this (a multiple of 4) */
     int test_scale;       /* inference / validation short side */
     float flip;           /* probability of a horizontal flip per training image */
-    int cache_mb;         /* keep every image resized in memory when the store fits in this
-                             many MB and scales has one value; 0 = always stream */
+    int cache_mb;         /* keep every image resized in memory when the store's resized
+                             images fit in this many MB (their mask RLEs come on top) and
+                             scales has one value; 0 = always stream */
     int num_kernels;      /* N */
     int channels;         /* C: neck and kernel width */
     int stem;             /* stem width */
