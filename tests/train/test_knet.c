@@ -12,7 +12,6 @@
 
 static knet_config small_config(void) {
     knet_config c = knet_config_tiny();
-    c.image_size = 64;
     c.num_kernels = 8;
     c.channels = 32;
     c.stem = 16;
@@ -24,8 +23,10 @@ static knet_config small_config(void) {
     return c;
 }
 
+enum { S = 64 }; /* the batches' images are S x S */
+
 /* Image b: two or three rectangles of distinct colours on noise; masks at 16 x 16. */
-static void make_batch(float *images, float *masks, knet_targets *tg, int S) {
+static void make_batch(float *images, float *masks, knet_targets *tg) {
     static const int rects[2][KNET_TEST_MAX_RECTS][4] = {{{2, 2, 8, 7}, {9, 3, 15, 12}, {1, 10, 7, 15}},
                                                          {{4, 4, 12, 12}, {0, 0, 3, 16}, {0, 0, 0, 0}}};
     static const int n_rects[2] = {3, 2};
@@ -41,11 +42,11 @@ static void test_loss_falls(void) {
     oo.weight_decay = 0.05f;
     nn_optim *opt = NULL;
     CHECK_OK(nn_optim_create(&opt, r.m.ps, r.ctx, &oo, &err), &err);
-    int S = c.image_size, hm = S / 4;
+    int hm = S / 4;
     float *images = malloc(sizeof(float) * 2 * 3 * S * S);
     float *masks = malloc(sizeof(float) * 2 * KNET_TEST_MAX_RECTS * hm * hm);
     knet_targets tg;
-    make_batch(images, masks, &tg, S);
+    make_batch(images, masks, &tg);
     float first = 0, last = 0;
     for (int i = 0; i < 60; i++) {
         float l = knet_test_step(&r.m, &r.t, opt, images, &tg, 2e-3f, NULL, NULL, &err);
@@ -66,11 +67,11 @@ static void test_empty_image(void) {
     knet_config c = small_config();
     knet_rig r;
     if (!knet_rig_open(&r, &c, 1, 3, 16u << 20)) return;
-    int S = c.image_size, hm = S / 4;
+    int hm = S / 4;
     float *images = malloc(sizeof(float) * 2 * 3 * S * S);
     float *masks = malloc(sizeof(float) * 2 * KNET_TEST_MAX_RECTS * hm * hm);
     knet_targets tg;
-    make_batch(images, masks, &tg, S);
+    make_batch(images, masks, &tg);
     tg.n_gt[0] = tg.n_gt[1] = 0;
     float l = knet_test_step(&r.m, &r.t, NULL, images, &tg, 0, NULL, NULL, &err);
     CHECK(isfinite(l) && l >= 0);

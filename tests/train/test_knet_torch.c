@@ -12,7 +12,7 @@ static void test_twin(void) {
     if (!twin_open("knet_twin.bin")) return;
     es_error err = {0};
     knet_config c = knet_config_tiny();
-    c.image_size = 64, c.num_kernels = 6, c.channels = 16, c.stem = 8;
+    c.num_kernels = 6, c.channels = 16, c.stem = 8;
     c.widths[0] = 8, c.widths[1] = 16, c.widths[2] = 16, c.widths[3] = 16;
     c.gn_groups = 4, c.heads = 2, c.ffn_channels = 32, c.stages = 3, c.batch = 2;
     knet_rig r;

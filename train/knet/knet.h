@@ -24,9 +24,6 @@
 
 typedef struct knet_config {
     char preset[16];      /* "tiny" | "full" */
-    int image_size;       /* square alias: image_size=S (JSON, --set) sets scales = {S},
-                             max_size = S and test_scale = S; the pipeline reads only
-                             those (tests use it for hand-made S x S batches) */
     int scales[KNET_MAX_SCALES]; /* training short sides, one drawn per image; 0-terminated */
     int max_size;         /* longest resized side (mmdet Resize keep_ratio) */
     int pad_divisor;      /* batch H, W are padded to multiples of this (a multiple of 4) */

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { F_INT, F_FLOAT, F_STR, F_INT4, F_PATH, F_INTS } field_type;
+/* F_SQUARE: a key with no field of its own (image_size=S sets scales = {S}, max_size = S
+ * and test_scale = S; never written back) */
+typedef enum { F_INT, F_FLOAT, F_STR, F_INT4, F_PATH, F_INTS, F_SQUARE } field_type;
 
 typedef struct field {
     const char *name;
@@ -20,7 +22,7 @@ typedef struct field {
 
 static const field fields[] = {
     {"preset", F_STR, offsetof(knet_config, preset)},
-    FI(image_size), FI(num_kernels), FI(channels), FI(stem),
+    {"image_size", F_SQUARE, 0}, FI(num_kernels), FI(channels), FI(stem),
     {"scales", F_INTS, offsetof(knet_config, scales)}, FI(max_size), FI(pad_divisor),
     FI(test_scale), FF(flip), FI(cache_mb),
     {"widths", F_INT4, offsetof(knet_config, widths)},
@@ -36,7 +38,6 @@ knet_config knet_config_tiny(void) {
     knet_config c;
     memset(&c, 0, sizeof c);
     snprintf(c.preset, sizeof c.preset, "tiny");
-    c.image_size = 128;
     c.scales[0] = 128;
     c.max_size = 128;
     c.pad_divisor = 32;
@@ -72,7 +73,6 @@ knet_config knet_config_tiny(void) {
 knet_config knet_config_full(void) {
     knet_config c = knet_config_tiny();
     snprintf(c.preset, sizeof c.preset, "full");
-    c.image_size = 800;
     /* K-Net's multi-scale COCO training: short side 480..800 in steps of 32, long <= 1333 */
     for (int i = 0; i < 11; i++) c.scales[i] = 480 + 32 * i;
     c.max_size = 1333;
@@ -126,10 +126,14 @@ static int set_from_text(knet_config *c, const field *f, const char *v, es_error
         if (end == v || *end || x < 0 || x > 100000000)
             return es_error_set(err, ES_ERR_INVALID, "config: %s: not a non-negative integer: '%s'", f->name, v);
         *(int *)p = (int)x;
-        if (f->offset == offsetof(knet_config, image_size)) { /* the square alias */
-            memset(c->scales, 0, sizeof c->scales);
-            c->scales[0] = c->max_size = c->test_scale = (int)x;
-        }
+        return ES_OK;
+    }
+    case F_SQUARE: {
+        long x = strtol(v, &end, 10);
+        if (end == v || *end || x < 32 || x > 100000 || x % 32)
+            return es_error_set(err, ES_ERR_INVALID, "config: %s must be a multiple of 32 (got '%s')", f->name, v);
+        memset(c->scales, 0, sizeof c->scales);
+        c->scales[0] = c->max_size = c->test_scale = (int)x;
         return ES_OK;
     }
     case F_INTS: {
@@ -172,8 +176,6 @@ static int set_from_text(knet_config *c, const field *f, const char *v, es_error
 }
 
 static int validate(const knet_config *c, es_error *err) {
-    if (c->image_size < 32 || c->image_size % 32)
-        return es_error_set(err, ES_ERR_INVALID, "config: image_size must be a multiple of 32 (got %d)", c->image_size);
     if (c->scales[0] < 8 || c->max_size < 8 || c->test_scale < 8)
         return es_error_set(err, ES_ERR_INVALID, "config: scales, max_size and test_scale must be >= 8");
     if (c->pad_divisor < 4 || c->pad_divisor % 4)
@@ -277,13 +279,13 @@ char *knet_config_to_json(const knet_config *c) {
     cJSON *o = cJSON_CreateObject();
     for (size_t i = 0; i < N_FIELDS; i++) {
         const void *p = (const char *)c + fields[i].offset;
-        if (fields[i].offset == offsetof(knet_config, image_size)) continue; /* alias: scales.. hold it */
         switch (fields[i].type) {
         case F_STR:
         case F_PATH: cJSON_AddStringToObject(o, fields[i].name, (const char *)p); break;
         case F_INT: cJSON_AddNumberToObject(o, fields[i].name, *(const int *)p); break;
         case F_FLOAT: cJSON_AddNumberToObject(o, fields[i].name, *(const float *)p); break;
         case F_INT4: cJSON_AddItemToObject(o, fields[i].name, cJSON_CreateIntArray((const int *)p, 4)); break;
+        case F_SQUARE: break;
         case F_INTS: {
             int k = 0;
             while (k < KNET_MAX_SCALES && ((const int *)p)[k]) k++;
